@@ -1,0 +1,93 @@
+package chstore
+
+import (
+	"context"
+	"fmt"
+
+	chproto "github.com/ClickHouse/ch-go/proto"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chdb"
+)
+
+// Embedded is a Store on the process's embedded engine.
+type Embedded struct {
+	eng *chdb.Engine
+}
+
+// OpenEmbedded opens (or shares) the embedded engine on dataDir.
+func OpenEmbedded(dataDir, libraryPath string) (*Embedded, error) {
+	eng, err := chdb.Open(chdb.Options{DataDir: dataDir, LibraryPath: libraryPath})
+	if err != nil {
+		return nil, err
+	}
+	return &Embedded{eng: eng}, nil
+}
+
+func (s *Embedded) Kind() string    { return "embedded" }
+func (s *Embedded) Version() string { return s.eng.Version() }
+func (s *Embedded) Close() error    { return s.eng.Close() }
+
+// Engine exposes the engine for tools that need raw output formats.
+func (s *Embedded) Engine() *chdb.Engine { return s.eng }
+
+func (s *Embedded) Exec(ctx context.Context, query string, params ...Param) error {
+	return s.eng.Exec(ctx, query, engineParams(params)...)
+}
+
+func (s *Embedded) Query(ctx context.Context, query string, params ...Param) (*Rows, error) {
+	res, err := s.eng.Query(ctx, query, "Native", engineParams(params)...)
+	if err != nil {
+		return nil, err
+	}
+	return decodeNative(res.Data)
+}
+
+func (s *Embedded) Insert(ctx context.Context, b *Batch, dedupToken string) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if b.Rows() == 0 {
+		return nil
+	}
+	var buf chproto.Buffer
+	if err := b.EncodeNative(&buf); err != nil {
+		return err
+	}
+	head, err := insertHead(b, dedupToken)
+	if err != nil {
+		return err
+	}
+	_, err = s.eng.InsertNative(ctx, head, buf.Buf)
+	return err
+}
+
+// insertHead is the INSERT statement without data. Only validated identifiers
+// and a token restricted to [A-Za-z0-9_.:-] reach the SQL text.
+func insertHead(b *Batch, dedupToken string) (string, error) {
+	head := "INSERT INTO " + b.Database + "." + b.Table + " ("
+	for i, c := range b.Columns {
+		if i > 0 {
+			head += ", "
+		}
+		head += c.Name
+	}
+	head += ")"
+	if dedupToken != "" {
+		if !tokenRE.MatchString(dedupToken) {
+			return "", fmt.Errorf("deduplication token %q has characters outside [A-Za-z0-9_.:-]", dedupToken)
+		}
+		head += " SETTINGS insert_deduplication_token = '" + dedupToken + "'"
+	}
+	return head, nil
+}
+
+func engineParams(ps []Param) []chdb.Param {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]chdb.Param, len(ps))
+	for i, p := range ps {
+		out[i] = chdb.Param{Name: p.Name, Value: p.Value}
+	}
+	return out
+}
