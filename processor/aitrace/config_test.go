@@ -1,0 +1,59 @@
+package aitrace
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/otelcol-aiops/otelcol-aiops/processor/aitrace/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		id      component.ID
+		want    *Config
+		wantErr string
+	}{
+		{id: component.NewID(metadata.Type), want: createDefaultConfig().(*Config)},
+		{id: component.NewIDWithName(metadata.Type, "custom"), want: &Config{
+			KeepOriginalKeys: false, Dialects: []string{"openinference", "vercel_ai"},
+			CustomMappings: map[string]string{"app.llm.model": "gen_ai.request.model"},
+		}},
+		{id: component.NewIDWithName(metadata.Type, "bad_dialect"), wantErr: `dialects: unknown dialect "klingon"`},
+		{id: component.NewIDWithName(metadata.Type, "self_map"), wantErr: `maps to itself`},
+	}
+	for _, c := range cases {
+		t.Run(c.id.String(), func(t *testing.T) {
+			cfg := createDefaultConfig()
+			sub, err := cm.Sub(c.id.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sub.Unmarshal(cfg); err != nil {
+				t.Fatal(err)
+			}
+			err = confmap.Validate(cfg)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("want error containing %q, got %v", c.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.(*Config)
+			if got.KeepOriginalKeys != c.want.KeepOriginalKeys || len(got.Dialects) != len(c.want.Dialects) || len(got.CustomMappings) != len(c.want.CustomMappings) {
+				t.Fatalf("got %+v want %+v", got, c.want)
+			}
+		})
+	}
+}
