@@ -1,0 +1,103 @@
+package aiopsclickhouse
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+)
+
+// Config of the aiops_clickhouse exporter.
+type Config struct {
+	exporterhelper.TimeoutConfig `mapstructure:",squash"`
+	QueueConfig                  configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	RetryConfig                  configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+
+	// Database holds every table; it is created when missing.
+	Database string `mapstructure:"database"`
+	// CreateSchema applies pending migrations at start. When false, the
+	// exporter only verifies the schema and names what is missing.
+	CreateSchema bool `mapstructure:"create_schema"`
+	// TTLDays expires rows (0 keeps them); ContentTTLDays expires prompt and
+	// response text sooner.
+	TTLDays        int `mapstructure:"ttl_days"`
+	ContentTTLDays int `mapstructure:"content_ttl_days"`
+
+	// Embedded writes to the in-process ClickHouse engine.
+	Embedded EmbeddedConfig `mapstructure:"embedded"`
+
+	_ struct{}
+}
+
+// EmbeddedConfig locates the embedded engine and its data.
+type EmbeddedConfig struct {
+	// Path is the data directory.
+	Path string `mapstructure:"path"`
+	// Library is libchdb.so; empty searches $AIOPS_LIBCHDB and the user cache.
+	Library string `mapstructure:"library"`
+}
+
+func (c *Config) schemaOptions() chstore.SchemaOptions {
+	return chstore.SchemaOptions{Database: c.Database, TTLDays: c.TTLDays, ContentTTLDays: c.ContentTTLDays}
+}
+
+func (c *Config) Validate() error {
+	var errs []error
+	if err := chstore.ValidIdent(c.Database); err != nil {
+		errs = append(errs, fmt.Errorf("database: %w", err))
+	}
+	if c.TTLDays < 0 {
+		errs = append(errs, errors.New("ttl_days: must not be negative"))
+	}
+	if c.ContentTTLDays < 0 {
+		errs = append(errs, errors.New("content_ttl_days: must not be negative"))
+	}
+	if c.TTLDays > 0 && c.ContentTTLDays > c.TTLDays {
+		errs = append(errs, fmt.Errorf("content_ttl_days: %d exceeds ttl_days %d; content cannot outlive its row", c.ContentTTLDays, c.TTLDays))
+	}
+	if c.Embedded.Path == "" {
+		errs = append(errs, errors.New("embedded.path: a data directory is required"))
+	} else if err := checkWritableDir(c.Embedded.Path); err != nil {
+		errs = append(errs, fmt.Errorf("embedded.path: %w", err))
+	}
+	if c.Embedded.Library != "" {
+		if st, err := os.Stat(c.Embedded.Library); err != nil || st.IsDir() {
+			errs = append(errs, fmt.Errorf("embedded.library: %q is not a file; leave it empty to use $AIOPS_LIBCHDB or the `make libchdb` cache", c.Embedded.Library))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkWritableDir accepts an existing writable directory, or a path whose
+// nearest existing ancestor is a writable directory (it will be created).
+func checkWritableDir(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s cannot be used as a data directory: %s is not a directory", abs, p)
+			}
+			if err := syscall.Access(p, 0x2 /* W_OK */); err != nil {
+				return fmt.Errorf("%s is not writable: %w", p, err)
+			}
+			return nil
+		}
+		if !os.IsNotExist(err) {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if p == filepath.Dir(p) {
+			return fmt.Errorf("%s: no existing ancestor directory", abs)
+		}
+	}
+}

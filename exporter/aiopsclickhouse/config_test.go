@@ -1,0 +1,67 @@
+package aiopsclickhouse
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := component.NewIDWithName(metadata.Type, name)
+	if name == "" {
+		id = component.NewID(metadata.Type)
+	}
+	sub, err := cm.Sub(id.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := createDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestConfigDefaultsAndFull(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != "aiops" || !cfg.CreateSchema || !cfg.QueueConfig.HasValue() || cfg.Timeout != 30*time.Second {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+	cfg, err = loadConfig(t, "full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != "genai_prod" || cfg.CreateSchema || cfg.TTLDays != 90 || cfg.ContentTTLDays != 14 ||
+		cfg.Timeout != 10*time.Second || cfg.QueueConfig.Get().NumConsumers != 2 || cfg.RetryConfig.MaxElapsedTime != 120*time.Second {
+		t.Fatalf("full: %+v", cfg)
+	}
+}
+
+func TestConfigErrorsNameTheField(t *testing.T) {
+	for name, want := range map[string]string{
+		"bad_database":          "database: ",
+		"no_path":               "embedded.path: a data directory is required",
+		"unwritable":            "embedded.path: ",
+		"content_outlives_rows": "content_ttl_days: 30 exceeds ttl_days 7",
+	} {
+		_, err := loadConfig(t, name)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: want error containing %q, got %v", name, want, err)
+		}
+	}
+}
