@@ -67,6 +67,7 @@ type api struct {
 	destroyResult func(res unsafe.Pointer)
 	rowsWritten   func(res unsafe.Pointer) uint64
 	signalsOn     func(enabled bool)
+	libVersion    func() unsafe.Pointer
 
 	queryParamsN func(conn unsafe.Pointer, q unsafe.Pointer, qlen uintptr, f unsafe.Pointer, flen uintptr,
 		names unsafe.Pointer, nameLens unsafe.Pointer, values unsafe.Pointer, valueLens unsafe.Pointer, n uintptr) unsafe.Pointer
@@ -119,6 +120,7 @@ func load(path string) (*api, error) {
 		{"chdb_stream_insert_error", &a.insertError, false},
 		{"chdb_destroy_insert_stream", &a.insertDestroy, false},
 		{"chdb_set_signal_handlers_enabled", &a.signalsOn, true},
+		{"chdb_version", &a.libVersion, true},
 	}
 	for _, s := range syms {
 		fn, err := purego.Dlsym(h, s.name)
@@ -132,6 +134,22 @@ func load(path string) (*api, error) {
 	}
 	loadedAPI, loadedPath = a, path
 	return a, nil
+}
+
+// ProbeLibrary finds and loads the library without starting the engine, and
+// returns its path and chDB version (for `--version`).
+func ProbeLibrary(configured string) (path, version string, err error) {
+	if path, err = LocateLibrary(configured); err != nil {
+		return "", "", err
+	}
+	a, err := load(path)
+	if err != nil {
+		return path, "", err
+	}
+	if a.libVersion == nil {
+		return path, "unknown", nil
+	}
+	return path, cString(a.libVersion()), nil
 }
 
 // Engine is the process's single embedded ClickHouse connection. It is safe for

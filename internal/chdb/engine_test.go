@@ -87,6 +87,13 @@ func TestVersionAndLibrary(t *testing.T) {
 	}
 }
 
+func TestProbeLibrary(t *testing.T) {
+	path, version, err := ProbeLibrary("")
+	if err != nil || path == "" || !strings.HasPrefix(version, "26.7") {
+		t.Fatalf("probe: %q %q %v", path, version, err)
+	}
+}
+
 func TestBadSQLCarriesCode(t *testing.T) {
 	e := openTest(t)
 	err := e.Exec(context.Background(), "SELEC 1")
