@@ -93,7 +93,7 @@ func checkWritableDir(path string) error {
 			}
 			return nil
 		}
-		if !os.IsNotExist(err) {
+		if !os.IsNotExist(err) && !errors.Is(err, syscall.ENOTDIR) {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		if p == filepath.Dir(p) {

@@ -39,11 +39,11 @@ func TestIsPinnedModel(t *testing.T) {
 		"claude-3-5-sonnet@20241022":                true,
 		"gemini-1.5-pro-002":                        true,
 		"anthropic.claude-3-5-sonnet-20241022-v2:0": true,
-		"gpt-4o":                                    false,
-		"claude-3-5-sonnet-latest":                  false,
-		"gemini-2.5-pro":                            false,
-		"gpt-4.1-mini":                              false,
-		"":                                          false,
+		"gpt-4o":                   false,
+		"claude-3-5-sonnet-latest": false,
+		"gemini-2.5-pro":           false,
+		"gpt-4.1-mini":             false,
+		"":                         false,
 	} {
 		if got := IsPinnedModel(model); got != want {
 			t.Errorf("%s: got %v want %v", model, got, want)

@@ -1,0 +1,50 @@
+# otelcol-aiops. `make demo` and `make test` work on a fresh machine with Go,
+# npm and make; everything else is fetched and pinned here.
+SHELL := /bin/bash
+GO ?= go
+# purego loads the engine at run time: no cgo anywhere.
+export CGO_ENABLED := 0
+export AIOPS_DATA_DIR ?= ./data
+
+OCB_VERSION := v0.161.0
+TOOLS := $(CURDIR)/.tools/bin
+OCB := $(TOOLS)/builder
+
+.PHONY: all build libchdb ocb generate test demo fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o bin/otelcol-aiops ./cmd/otelcol-aiops
+	$(GO) build -trimpath -o bin/aiops-loadgen ./cmd/aiops-loadgen
+
+# The embedded ClickHouse engine, pinned by version and sha256, into the user cache.
+libchdb:
+	./scripts/fetch-libchdb.sh
+
+ocb: $(OCB)
+$(OCB):
+	GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+# Regenerates the distribution's sources from builder-config.yaml. ocb's
+# main_others.go and main_windows.go are replaced by cmd/otelcol-aiops/run.go.
+generate: ocb
+	$(OCB) --config builder-config.yaml --skip-compilation --skip-get-modules
+	rm -f cmd/otelcol-aiops/main_others.go cmd/otelcol-aiops/main_windows.go
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go' | grep -v '^cmd/otelcol-aiops/\(main\|components\).go$$')
+
+# The whole suite, on the real embedded engine. OCB lets the regeneration test
+# find the pinned builder.
+test: libchdb ocb vet
+	OCB=$(OCB) $(GO) test -count=1 ./...
+
+demo: build libchdb
+	./scripts/demo.sh
+
+clean:
+	rm -rf bin .tools
