@@ -36,7 +36,8 @@ func collector(t *testing.T, args ...string) error {
 
 func TestShippedConfigsValidate(t *testing.T) {
 	t.Setenv("AIOPS_DATA_DIR", t.TempDir())
-	for _, f := range []string{"../../config/embedded.yaml"} {
+	t.Setenv("CLICKHOUSE_ENDPOINT", "clickhouse://127.0.0.1:9000")
+	for _, f := range []string{"../../config/embedded.yaml", "../../config/clickhouse.yaml"} {
 		if err := collector(t, "validate", "--config=file:"+f); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}

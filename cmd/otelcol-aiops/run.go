@@ -51,18 +51,27 @@ func versionText(info component.BuildInfo) string {
 type storeFlags struct {
 	dataDir  string
 	library  string
+	endpoint string
+	username string
 	database string
 }
 
 func (f *storeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.dataDir, "data-dir", os.Getenv("AIOPS_DATA_DIR"), "embedded engine data directory (default $AIOPS_DATA_DIR)")
 	cmd.Flags().StringVar(&f.library, "libchdb", "", "path to libchdb.so (default $"+chdb.EnvLibrary+", then the `make libchdb` cache)")
+	cmd.Flags().StringVar(&f.endpoint, "endpoint", "", "ClickHouse server DSN (clickhouse://host:9000) instead of --data-dir; password from $CLICKHOUSE_PASSWORD")
+	cmd.Flags().StringVar(&f.username, "username", os.Getenv("CLICKHOUSE_USERNAME"), "ClickHouse server user (default $CLICKHOUSE_USERNAME)")
 	cmd.Flags().StringVar(&f.database, "database", "aiops", "database name")
 }
 
 func (f *storeFlags) open() (chstore.Store, error) {
+	if f.endpoint != "" {
+		return chstore.OpenServer(context.Background(), chstore.ServerOptions{
+			DSN: f.endpoint, Username: f.username, Password: os.Getenv("CLICKHOUSE_PASSWORD"),
+		})
+	}
 	if f.dataDir == "" {
-		return nil, errors.New("--data-dir is required (or set $AIOPS_DATA_DIR); the collector must not be running on it")
+		return nil, errors.New("--data-dir or --endpoint is required; with --data-dir the collector must not be running on it")
 	}
 	return chstore.OpenEmbedded(f.dataDir, f.library)
 }
@@ -117,9 +126,12 @@ func queryCommand() *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			eng := store.(*chstore.Embedded).Engine()
+			emb, ok := store.(*chstore.Embedded)
+			if !ok {
+				return errors.New("query prints from the embedded store; use clickhouse-client for a server")
+			}
 			// readonly=1 keeps an operator's typo from changing data.
-			res, err := eng.Query(context.Background(), args[0]+" SETTINGS readonly = 1", format)
+			res, err := emb.Engine().Query(context.Background(), args[0]+" SETTINGS readonly = 1", format)
 			if err != nil {
 				return err
 			}

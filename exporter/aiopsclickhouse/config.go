@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
@@ -32,6 +35,17 @@ type Config struct {
 
 	// Embedded writes to the in-process ClickHouse engine.
 	Embedded EmbeddedConfig `mapstructure:"embedded"`
+
+	// Endpoint writes to a ClickHouse server (>= 24.8) instead, over the
+	// native protocol: a clickhouse-go DSN such as
+	// clickhouse://ch1:9000,ch2:9000?dial_timeout=5s. Several hosts fail over.
+	Endpoint string              `mapstructure:"endpoint"`
+	Username string              `mapstructure:"username"`
+	Password configopaque.String `mapstructure:"password"`
+	// TLS for the server connection; plaintext unless insecure is false.
+	TLS configtls.ClientConfig `mapstructure:"tls"`
+	// Compression of inserted blocks: lz4 (default), zstd or none.
+	Compression string `mapstructure:"compression"`
 
 	_ struct{}
 }
@@ -62,10 +76,24 @@ func (c *Config) Validate() error {
 	if c.TTLDays > 0 && c.ContentTTLDays > c.TTLDays {
 		errs = append(errs, fmt.Errorf("content_ttl_days: %d exceeds ttl_days %d; content cannot outlive its row", c.ContentTTLDays, c.TTLDays))
 	}
-	if c.Embedded.Path == "" {
-		errs = append(errs, errors.New("embedded.path: a data directory is required"))
-	} else if err := checkWritableDir(c.Embedded.Path); err != nil {
-		errs = append(errs, fmt.Errorf("embedded.path: %w", err))
+	switch {
+	case c.Endpoint != "" && c.Embedded.Path != "":
+		errs = append(errs, errors.New("endpoint and embedded.path are both set; choose a ClickHouse server or the embedded engine"))
+	case c.Endpoint != "":
+		if _, err := clickhouse.ParseDSN(c.Endpoint); err != nil {
+			errs = append(errs, fmt.Errorf("endpoint: %w", err))
+		}
+		switch c.Compression {
+		case "", "lz4", "zstd", "none":
+		default:
+			errs = append(errs, fmt.Errorf("compression: %q is not one of lz4, zstd, none", c.Compression))
+		}
+	case c.Embedded.Path == "":
+		errs = append(errs, errors.New("embedded.path: a data directory is required (or set endpoint to use a ClickHouse server)"))
+	default:
+		if err := checkWritableDir(c.Embedded.Path); err != nil {
+			errs = append(errs, fmt.Errorf("embedded.path: %w", err))
+		}
 	}
 	if c.Embedded.Library != "" {
 		if st, err := os.Stat(c.Embedded.Library); err != nil || st.IsDir() {

@@ -1,6 +1,7 @@
 package aiopsclickhouse
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,12 +53,32 @@ func TestConfigDefaultsAndFull(t *testing.T) {
 	}
 }
 
+func TestServerConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Endpoint != "clickhouse://ch1:9000,ch2:9000/?dial_timeout=5s" || cfg.Username != "writer" || string(cfg.Password) != "s3cret" ||
+		cfg.Compression != "zstd" || cfg.TLS.Insecure || cfg.TLS.CAFile != "/etc/ssl/ch-ca.pem" {
+		t.Fatalf("server: %+v", cfg)
+	}
+	// The password is opaque: it never prints.
+	if strings.Contains(fmt.Sprintf("%v %+v", cfg.Password, cfg), "s3cret") {
+		t.Fatal("password printed")
+	}
+	if got := redactDSN("clickhouse://u:hunter2@ch1:9000/db"); strings.Contains(got, "hunter2") {
+		t.Fatalf("redactDSN leaked: %s", got)
+	}
+}
+
 func TestConfigErrorsNameTheField(t *testing.T) {
 	for name, want := range map[string]string{
 		"bad_database":          "database: ",
 		"no_path":               "embedded.path: a data directory is required",
 		"unwritable":            "embedded.path: ",
 		"content_outlives_rows": "content_ttl_days: 30 exceeds ttl_days 7",
+		"both":                  "endpoint and embedded.path are both set",
+		"bad_compression":       `compression: "brotli"`,
 	} {
 		_, err := loadConfig(t, name)
 		if err == nil || !strings.Contains(err.Error(), want) {

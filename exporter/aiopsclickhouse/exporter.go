@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse/internal/metadata"
-	"github.com/otelcol-aiops/otelcol-aiops/internal/chdb"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
 )
@@ -53,9 +53,9 @@ func newExporter(cfg *Config, set exporter.Settings) (*spanExporter, error) {
 }
 
 func (e *spanExporter) start(ctx context.Context, _ component.Host) error {
-	store, err := chstore.OpenEmbedded(e.cfg.Embedded.Path, e.cfg.Embedded.Library)
+	store, where, err := e.open(ctx)
 	if err != nil {
-		return fmt.Errorf("aiops_clickhouse: embedded: %w", err)
+		return fmt.Errorf("aiops_clickhouse: %s: %w", where, err)
 	}
 	e.store = store
 	if e.cfg.CreateSchema {
@@ -70,8 +70,36 @@ func (e *spanExporter) start(ctx context.Context, _ component.Host) error {
 		return fmt.Errorf("aiops_clickhouse: create_schema is false and %w", err)
 	}
 	e.logger.Info("aiops_clickhouse ready", zap.String("store", store.Kind()), zap.String("engine_version", store.Version()),
-		zap.String("data_dir", e.cfg.Embedded.Path), zap.String("database", e.cfg.Database))
+		zap.String("at", where), zap.String("database", e.cfg.Database))
 	return nil
+}
+
+func (e *spanExporter) open(ctx context.Context) (chstore.Store, string, error) {
+	if e.cfg.Endpoint == "" {
+		s, err := chstore.OpenEmbedded(e.cfg.Embedded.Path, e.cfg.Embedded.Library)
+		return s, "embedded engine in " + e.cfg.Embedded.Path, err
+	}
+	tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)
+	if err != nil {
+		return nil, "tls", err
+	}
+	s, err := chstore.OpenServer(ctx, chstore.ServerOptions{
+		DSN: e.cfg.Endpoint, Username: e.cfg.Username, Password: string(e.cfg.Password),
+		TLS: tlsCfg, Compression: e.cfg.Compression,
+	})
+	return s, "server " + redactDSN(e.cfg.Endpoint), err
+}
+
+// redactDSN keeps a password written into the DSN out of logs and errors.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable endpoint)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 func (e *spanExporter) shutdown(context.Context) error {
@@ -130,7 +158,7 @@ func (e *spanExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 // isPermanent reports errors that a retry cannot fix: the data or the schema
 // is wrong, not the moment.
 func isPermanent(err error) bool {
-	switch chdb.ErrorCode(err) {
+	switch chstore.ErrorCode(err) {
 	// CANNOT_PARSE_TEXT, NO_SUCH_COLUMN_IN_TABLE, CANNOT_PARSE_INPUT_ASSERTION_FAILED,
 	// ATTEMPT_TO_READ_AFTER_EOF, CANNOT_READ_ALL_DATA, CANNOT_PARSE_DATE,
 	// CANNOT_PARSE_DATETIME, TYPE_MISMATCH, UNKNOWN_TABLE, SYNTAX_ERROR,

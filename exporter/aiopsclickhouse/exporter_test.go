@@ -177,3 +177,33 @@ func TestEveryContractColumnIsFilled(t *testing.T) {
 		t.Fatalf("%d columns, contract has %d", len(b.Columns), len(chstore.GenAISpanColumns))
 	}
 }
+
+func TestServerWriter(t *testing.T) {
+	dsn := os.Getenv("AIOPS_TEST_CLICKHOUSE_DSN")
+	if dsn == "" {
+		t.Skip("AIOPS_TEST_CLICKHOUSE_DSN is not set: skipping the exporter's ClickHouse server test (set it to a clickhouse:// DSN of a server >= 24.8)")
+	}
+	db := "aiops_exp_test_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	cfg := testConfig(db)
+	cfg.Embedded.Path = ""
+	cfg.Endpoint = dsn
+	push := startExporter(t, cfg)
+	for i := 0; i < 2; i++ { // a retried batch
+		if err := push(context.Background(), sampleTraces()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := chstore.OpenServer(context.Background(), chstore.ServerOptions{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer s.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+	rows, err := s.Query(context.Background(), "SELECT count(), any(cost_usd) FROM "+db+".genai_spans")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows.Data[0][0].(uint64) != 1 || rows.Data[0][1].(decimal.Decimal).String() != "0.004" {
+		t.Fatalf("server rows: %v", rows.Data)
+	}
+}

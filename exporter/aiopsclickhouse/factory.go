@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -30,6 +31,7 @@ func createDefaultConfig() component.Config {
 		RetryConfig:    configretry.NewDefaultBackOffConfig(),
 		Database:       "aiops",
 		CreateSchema:   true,
+		TLS:            configtls.ClientConfig{Insecure: true},
 		TTLDays:        0,
 		ContentTTLDays: 0,
 	}

@@ -1,0 +1,172 @@
+package chstore
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chdb"
+)
+
+// MinServerVersion is the oldest ClickHouse server the schema is built for
+// (24.8 LTS: Map, JSON-free DDL, dedup tokens on MergeTree, query parameters).
+var MinServerVersion = [2]uint64{24, 8}
+
+// ServerOptions reach a ClickHouse server over the native protocol.
+type ServerOptions struct {
+	// DSN is a clickhouse-go DSN: clickhouse://host1:9000,host2:9000/db?dial_timeout=5s.
+	DSN         string
+	Username    string
+	Password    string
+	TLS         *tls.Config
+	Compression string // "lz4" (default), "zstd" or "none"
+}
+
+// Server is a Store on a ClickHouse server through clickhouse-go/v2. Batches
+// are appended to clickhouse-go's own columns, the same column types the
+// embedded writer encodes with.
+type Server struct {
+	conn    driver.Conn
+	version string
+}
+
+// OpenServer connects, pings and checks the server version.
+func OpenServer(ctx context.Context, o ServerOptions) (*Server, error) {
+	opts, err := clickhouse.ParseDSN(o.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	if o.Username != "" {
+		opts.Auth.Username = o.Username
+	}
+	if o.Password != "" {
+		opts.Auth.Password = o.Password
+	}
+	if o.TLS != nil {
+		opts.TLS = o.TLS
+	}
+	switch o.Compression {
+	case "", "lz4":
+		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	case "zstd":
+		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionZSTD}
+	case "none":
+		opts.Compression = nil
+	default:
+		return nil, fmt.Errorf("compression: %q is not one of lz4, zstd, none", o.Compression)
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ping %v: %w", opts.Addr, err)
+	}
+	v, err := conn.ServerVersion()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if v.Version.Major < MinServerVersion[0] || (v.Version.Major == MinServerVersion[0] && v.Version.Minor < MinServerVersion[1]) {
+		conn.Close()
+		return nil, fmt.Errorf("ClickHouse server %d.%d.%d is too old; otelcol-aiops needs %d.%d or newer",
+			v.Version.Major, v.Version.Minor, v.Version.Patch, MinServerVersion[0], MinServerVersion[1])
+	}
+	return &Server{conn: conn, version: fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch)}, nil
+}
+
+// ErrorCode returns the ClickHouse error code carried by err from either
+// store, or 0.
+func ErrorCode(err error) int {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return int(ex.Code)
+	}
+	return chdb.ErrorCode(err)
+}
+
+func (s *Server) Kind() string    { return "server" }
+func (s *Server) Version() string { return s.version }
+func (s *Server) Close() error    { return s.conn.Close() }
+
+func withParams(ctx context.Context, params []Param) context.Context {
+	if len(params) == 0 {
+		return ctx
+	}
+	p := clickhouse.Parameters{}
+	for _, x := range params {
+		p[x.Name] = x.Value
+	}
+	return clickhouse.Context(ctx, clickhouse.WithParameters(p))
+}
+
+func (s *Server) Exec(ctx context.Context, query string, params ...Param) error {
+	return s.conn.Exec(withParams(ctx, params), query)
+}
+
+func (s *Server) Query(ctx context.Context, query string, params ...Param) (*Rows, error) {
+	rows, err := s.conn.Query(withParams(ctx, params), query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := &Rows{Columns: rows.Columns()}
+	types := rows.ColumnTypes()
+	for _, t := range types {
+		out.Types = append(out.Types, t.DatabaseTypeName())
+	}
+	for rows.Next() {
+		ptrs := make([]any, len(types))
+		for i, t := range types {
+			ptrs[i] = reflect.New(t.ScanType()).Interface()
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := make([]any, len(ptrs))
+		for i, p := range ptrs {
+			v := reflect.ValueOf(p).Elem()
+			if v.Kind() == reflect.Pointer && v.IsNil() {
+				continue // NULL is an untyped nil, as the embedded store returns it
+			}
+			row[i] = v.Interface()
+		}
+		out.Data = append(out.Data, row)
+	}
+	return out, rows.Err()
+}
+
+func (s *Server) Insert(ctx context.Context, b *Batch, dedupToken string) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if b.Rows() == 0 {
+		return nil
+	}
+	head, err := insertHead(b, "")
+	if err != nil {
+		return err
+	}
+	if dedupToken != "" {
+		if !tokenRE.MatchString(dedupToken) {
+			return fmt.Errorf("deduplication token %q has characters outside [A-Za-z0-9_.:-]", dedupToken)
+		}
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": dedupToken}))
+	}
+	batch, err := s.conn.PrepareBatch(ctx, head)
+	if err != nil {
+		return err
+	}
+	for i, c := range b.Columns {
+		if err := batch.Column(i).Append(c.Values); err != nil {
+			return errors.Join(fmt.Errorf("column %s %s: %w", c.Name, c.Type, err), batch.Abort())
+		}
+	}
+	return batch.Send()
+}
