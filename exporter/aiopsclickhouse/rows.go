@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"hash/fnv"
 	"math"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -216,22 +215,11 @@ func (r *spanRows) count(m pcommon.Map, k string) uint64 {
 	if !ok {
 		return 0
 	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		if v.Int() >= 0 {
-			return uint64(v.Int())
-		}
-	case pcommon.ValueTypeDouble:
-		if f := v.Double(); f >= 0 && f < math.MaxInt64 && f == math.Trunc(f) {
-			return uint64(f)
-		}
-	case pcommon.ValueTypeStr:
-		if n, err := strconv.ParseUint(v.Str(), 10, 64); err == nil {
-			return n
-		}
+	n, problem := genai.Count(v)
+	if problem != "" {
+		r.invalid["count_"+problem]++
 	}
-	r.invalid["bad_count"]++
-	return 0
+	return uint64(n)
 }
 
 // usd reads a USD amount exactly to the picodollar: costattr writes amounts
@@ -306,16 +294,8 @@ func floatPtr(m pcommon.Map, k string) *float32 {
 	if !ok {
 		return nil
 	}
-	var f float64
-	switch v.Type() {
-	case pcommon.ValueTypeDouble:
-		f = v.Double()
-	case pcommon.ValueTypeInt:
-		f = float64(v.Int())
-	default:
-		return nil
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
+	f, ok := genai.Number(v)
+	if !ok {
 		return nil
 	}
 	f32 := float32(f)

@@ -50,3 +50,31 @@ func TestIsPinnedModel(t *testing.T) {
 		}
 	}
 }
+
+func TestCountAndNumber(t *testing.T) {
+	cases := []struct {
+		v       any
+		n       int64
+		problem string
+	}{
+		{int64(12), 12, ""}, {float64(300), 300, ""}, {" 42 ", 42, ""}, {"4.5", 0, NotInteger},
+		{float64(2.5), 0, NotInteger}, {int64(-1), 0, Negative}, {"-7", 0, Negative}, {true, 0, WrongType},
+		{float64(1e300), 0, NotInteger},
+	}
+	for _, c := range cases {
+		v := pcommon.NewValueEmpty()
+		if err := v.FromRaw(c.v); err != nil {
+			t.Fatal(err)
+		}
+		if n, p := Count(v); n != c.n || p != c.problem {
+			t.Errorf("Count(%#v) = %d %q, want %d %q", c.v, n, p, c.n, c.problem)
+		}
+	}
+	for raw, ok := range map[any]bool{float64(0.5): true, int64(3): true, "1": false} {
+		v := pcommon.NewValueEmpty()
+		v.FromRaw(raw)
+		if _, got := Number(v); got != ok {
+			t.Errorf("Number(%#v) ok = %v", raw, got)
+		}
+	}
+}

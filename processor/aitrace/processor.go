@@ -2,8 +2,6 @@ package aitrace
 
 import (
 	"context"
-	"math"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -242,9 +240,9 @@ func (p *traceProcessor) apply(ctx context.Context, attrs pcommon.Map, table []r
 		}
 		switch r.conv {
 		case toInt:
-			n, kind := tokenCount(v)
-			if kind != "" {
-				p.malformed(ctx, kind, r.from)
+			n, problem := genai.Count(v)
+			if problem != "" {
+				p.malformed(ctx, "token_"+problem, r.from)
 				continue
 			}
 			attrs.PutInt(r.to, n)
@@ -268,33 +266,6 @@ func (p *traceProcessor) apply(ctx context.Context, attrs pcommon.Map, table []r
 		mapped = true
 	}
 	return mapped
-}
-
-// tokenCount reads a token count written as an int, an integral double or a
-// decimal string. kind names what was wrong, or is empty.
-func tokenCount(v pcommon.Value) (int64, string) {
-	var n int64
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		n = v.Int()
-	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-			return 0, "token_not_integer"
-		}
-		n = int64(f)
-	case pcommon.ValueTypeStr:
-		var err error
-		if n, err = strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64); err != nil {
-			return 0, "token_not_integer"
-		}
-	default:
-		return 0, "token_wrong_type"
-	}
-	if n < 0 {
-		return 0, "token_negative"
-	}
-	return n, ""
 }
 
 func (p *traceProcessor) malformed(ctx context.Context, kind, key string) {

@@ -3,7 +3,6 @@ package costattr
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"time"
 
@@ -160,14 +159,8 @@ func intAttr(m pcommon.Map, k string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int(), v.Int() >= 0
-	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		return int64(f), f >= 0 && f == math.Trunc(f) && f < 1<<53
-	}
-	return 0, false
+	n, problem := genai.Count(v)
+	return n, problem == ""
 }
 
 func (p *costProcessor) price(ctx context.Context, span ptrace.Span) {
@@ -251,16 +244,7 @@ func (p *costProcessor) price(ctx context.Context, span ptrace.Span) {
 func providerCost(attrs pcommon.Map) (float64, bool) {
 	for _, k := range []string{genai.UsageCost, "llm.cost.total"} {
 		if v, ok := attrs.Get(k); ok {
-			var f float64
-			switch v.Type() {
-			case pcommon.ValueTypeDouble:
-				f = v.Double()
-			case pcommon.ValueTypeInt:
-				f = float64(v.Int())
-			default:
-				continue
-			}
-			if f >= 0 && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			if f, ok := genai.Number(v); ok && f >= 0 {
 				return f, true
 			}
 		}
