@@ -53,17 +53,25 @@ func (s *Embedded) Insert(ctx context.Context, b *Batch, dedupToken string) erro
 	if err := b.EncodeNative(&buf); err != nil {
 		return err
 	}
-	head, err := insertHead(b, dedupToken)
+	settings, err := insertSettings(dedupToken)
 	if err != nil {
 		return err
+	}
+	head := insertHead(b) + " SETTINGS "
+	for i, kv := range settings {
+		if i > 0 {
+			head += ", "
+		}
+		// Values are "1" or a token checked against tokenRE: no quotes inside.
+		head += kv[0] + " = '" + kv[1] + "'"
 	}
 	_, err = s.eng.InsertNative(ctx, head, buf.Buf)
 	return err
 }
 
-// insertHead is the INSERT statement without data. Only validated identifiers
-// and a token restricted to [A-Za-z0-9_.:-] reach the SQL text.
-func insertHead(b *Batch, dedupToken string) (string, error) {
+// insertHead is "INSERT INTO db.t (columns)". Only validated identifiers
+// reach the SQL text.
+func insertHead(b *Batch) string {
 	head := "INSERT INTO " + b.Database + "." + b.Table + " ("
 	for i, c := range b.Columns {
 		if i > 0 {
@@ -71,14 +79,20 @@ func insertHead(b *Batch, dedupToken string) (string, error) {
 		}
 		head += c.Name
 	}
-	head += ")"
+	return head + ")"
+}
+
+// insertSettings make a retried batch a no-op in the table and in the
+// materialized views fed by it. Both stores send exactly these.
+func insertSettings(dedupToken string) ([][2]string, error) {
+	out := [][2]string{{"deduplicate_blocks_in_dependent_materialized_views", "1"}}
 	if dedupToken != "" {
 		if !tokenRE.MatchString(dedupToken) {
-			return "", fmt.Errorf("deduplication token %q has characters outside [A-Za-z0-9_.:-]", dedupToken)
+			return nil, fmt.Errorf("deduplication token %q has characters outside [A-Za-z0-9_.:-]", dedupToken)
 		}
-		head += " SETTINGS insert_deduplication_token = '" + dedupToken + "'"
+		out = append(out, [2]string{"insert_deduplication_token", dedupToken})
 	}
-	return head, nil
+	return out, nil
 }
 
 func engineParams(ps []Param) []chdb.Param {

@@ -2,6 +2,8 @@ package chstore
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"fmt"
 	"reflect"
 	"time"
@@ -92,14 +94,17 @@ func (b *Batch) EncodeNative(buf *chproto.Buffer) error {
 	return blk.Encode(buf, 0)
 }
 
-// decodeNative reads every block of a Native-format result.
+// decodeNative reads every block of a Native-format result; each data part
+// usually arrives as a block of its own.
 func decodeNative(data []byte) (*Rows, error) {
 	rows := &Rows{}
-	br := bytes.NewReader(data)
-	rd := chproto.NewReader(br)
-	for br.Len() > 0 {
+	rd := chproto.NewReader(bytes.NewReader(data))
+	for {
 		blk := proto.Block{ServerContext: utc}
 		if err := blk.Decode(rd, 0); err != nil {
+			if errors.Is(err, io.EOF) {
+				return rows, nil
+			}
 			return nil, fmt.Errorf("decode result: %w", err)
 		}
 		if rows.Columns == nil {
@@ -116,5 +121,4 @@ func decodeNative(data []byte) (*Rows, error) {
 			rows.Data = append(rows.Data, row)
 		}
 	}
-	return rows, nil
 }

@@ -149,17 +149,17 @@ func (s *Server) Insert(ctx context.Context, b *Batch, dedupToken string) error 
 	if b.Rows() == 0 {
 		return nil
 	}
-	head, err := insertHead(b, "")
+	settings, err := insertSettings(dedupToken)
 	if err != nil {
 		return err
 	}
-	if dedupToken != "" {
-		if !tokenRE.MatchString(dedupToken) {
-			return fmt.Errorf("deduplication token %q has characters outside [A-Za-z0-9_.:-]", dedupToken)
-		}
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": dedupToken}))
+	// clickhouse-go keeps only "INSERT INTO t (columns)" of the query text, so
+	// settings travel in the query context.
+	cs := clickhouse.Settings{}
+	for _, kv := range settings {
+		cs[kv[0]] = kv[1]
 	}
-	batch, err := s.conn.PrepareBatch(ctx, head)
+	batch, err := s.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithSettings(cs)), insertHead(b))
 	if err != nil {
 		return err
 	}

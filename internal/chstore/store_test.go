@@ -246,3 +246,32 @@ func TestInsertErrors(t *testing.T) {
 		t.Fatalf("wrong Go type: %v", err)
 	}
 }
+
+func TestQueryReadsEveryBlock(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE DATABASE IF NOT EXISTS blocks",
+		"CREATE TABLE IF NOT EXISTS blocks.t (n UInt32) ENGINE = MergeTree ORDER BY n",
+	} {
+		if err := s.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 5; i++ { // five inserts, five parts, five result blocks
+		if err := s.Exec(ctx, "INSERT INTO blocks.t SELECT {n:UInt32}", Param{"n", string(rune('0' + i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := s.Query(ctx, "SELECT n FROM blocks.t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows.Data) != 5 {
+		t.Fatalf("%d rows, want 5 (one per block)", len(rows.Data))
+	}
+	big, err := s.Query(ctx, "SELECT number FROM numbers(200000)")
+	if err != nil || len(big.Data) != 200000 || big.Data[199999][0] != uint64(199999) {
+		t.Fatalf("multi-block result: %d rows, %v", len(big.Data), err)
+	}
+}

@@ -1,0 +1,195 @@
+package chstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// SchemaOptions shape the DDL. Every field is validated before use.
+type SchemaOptions struct {
+	Database string
+	// TTLDays expires rows; 0 keeps them.
+	TTLDays int
+	// ContentTTLDays expires prompt and response text sooner than the rows
+	// that carry cost; 0 keeps content as long as the rows.
+	ContentTTLDays int
+	// Cluster, when set, creates Replicated local tables plus Distributed
+	// tables with ON CLUSTER DDL.
+	Cluster string
+}
+
+// Validate checks the options before any DDL is built from them.
+func (o SchemaOptions) Validate() error {
+	if err := ValidIdent(o.Database); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if o.Cluster != "" {
+		if err := ValidIdent(o.Cluster); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+	}
+	if o.TTLDays < 0 || o.ContentTTLDays < 0 {
+		return fmt.Errorf("ttl days must not be negative")
+	}
+	if o.TTLDays > 0 && o.ContentTTLDays > o.TTLDays {
+		return fmt.Errorf("content ttl (%d days) must not exceed the row ttl (%d days)", o.ContentTTLDays, o.TTLDays)
+	}
+	return nil
+}
+
+// Migration is one schema version. Migrations only add; they never drop data.
+type Migration struct {
+	Version int
+	Name    string
+	DDL     func(o SchemaOptions) []string
+}
+
+// Migrations is the schema history, in order. Append; never edit a shipped one.
+var Migrations = []Migration{
+	{Version: 1, Name: "genai_spans", DDL: func(o SchemaOptions) []string { return tableDDL(o, genaiSpansTable) }},
+	{Version: 2, Name: "genai_events", DDL: func(o SchemaOptions) []string { return tableDDL(o, genaiEventsTable) }},
+	{Version: 3, Name: "spans", DDL: func(o SchemaOptions) []string { return tableDDL(o, spansTable) }},
+	{Version: 4, Name: "genai_usage_hourly", DDL: func(o SchemaOptions) []string {
+		return append(tableDDL(o, usageHourlyTable), viewDDL(o, "genai_usage_hourly_mv", "genai_usage_hourly", "genai_spans", usageHourlySelect))
+	}},
+	{Version: 5, Name: "genai_coverage_daily", DDL: func(o SchemaOptions) []string {
+		return append(tableDDL(o, coverageDailyTable), viewDDL(o, "genai_coverage_daily_mv", "genai_coverage_daily", "genai_spans", coverageDailySelect))
+	}},
+}
+
+// contractTables are verified column by column when create_schema is false.
+var contractTables = []Table{genaiSpansTable, genaiEventsTable, spansTable, usageHourlyTable, coverageDailyTable}
+
+func migrationsTable(o SchemaOptions) string {
+	engine := "ReplacingMergeTree"
+	if o.Cluster != "" {
+		// One replication group for the whole cluster: every node sees every record.
+		engine = "ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/schema_migrations', '{replica}')"
+	}
+	return "CREATE TABLE IF NOT EXISTS " + o.Database + ".schema_migrations" + o.onCluster() + " (\n" +
+		"    version UInt32,\n    name String,\n    applied_at DateTime64(3) DEFAULT now64(3),\n    applied_by String\n" +
+		") ENGINE = " + engine + " ORDER BY version"
+}
+
+// SchemaSQL is every statement a fresh database needs, for operators who run
+// migrations themselves (`otelcol-aiops migrate --print`).
+func SchemaSQL(o SchemaOptions) ([]string, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	out := []string{"CREATE DATABASE IF NOT EXISTS " + o.Database + o.onCluster(), migrationsTable(o)}
+	for _, m := range Migrations {
+		out = append(out, m.DDL(o)...)
+		out = append(out, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, name, applied_by) VALUES (%d, '%s', 'manual')", o.Database, m.Version, m.Name))
+	}
+	return out, nil
+}
+
+// migrateMu serializes migrations within the process: several exporters may
+// start at once against the same store.
+var migrateMu sync.Mutex
+
+// Migrate applies every migration not yet recorded, in order, and returns the
+// versions it applied. It is idempotent: statements use IF NOT EXISTS, so a
+// run interrupted between a statement and its record is safe to repeat.
+func Migrate(ctx context.Context, s Store, o SchemaOptions, appliedBy string) ([]int, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
+	if err := s.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+o.Database+o.onCluster()); err != nil {
+		return nil, fmt.Errorf("create database %s: %w", o.Database, err)
+	}
+	if err := s.Exec(ctx, migrationsTable(o)); err != nil {
+		return nil, fmt.Errorf("create %s.schema_migrations: %w", o.Database, err)
+	}
+	done, err := AppliedVersions(ctx, s, o.Database)
+	if err != nil {
+		return nil, err
+	}
+	var applied []int
+	for _, m := range Migrations {
+		if done[m.Version] {
+			continue
+		}
+		for _, stmt := range m.DDL(o) {
+			if err := s.Exec(ctx, stmt); err != nil {
+				return applied, fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+			}
+		}
+		err := s.Exec(ctx, "INSERT INTO "+o.Database+".schema_migrations (version, name, applied_by) SELECT {v:UInt32}, {n:String}, {by:String}",
+			Param{"v", strconv.Itoa(m.Version)}, Param{"n", m.Name}, Param{"by", appliedBy})
+		if err != nil {
+			return applied, fmt.Errorf("record migration %d: %w", m.Version, err)
+		}
+		applied = append(applied, m.Version)
+	}
+	return applied, nil
+}
+
+// AppliedVersions reads schema_migrations; a missing table means none.
+func AppliedVersions(ctx context.Context, s Store, db string) (map[int]bool, error) {
+	if err := ValidIdent(db); err != nil {
+		return nil, err
+	}
+	exists, err := s.Query(ctx, "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations'", Param{"db", db})
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]bool{}
+	if len(exists.Data) == 0 || exists.Data[0][0].(uint64) == 0 {
+		return out, nil
+	}
+	rows, err := s.Query(ctx, "SELECT DISTINCT version FROM "+db+".schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows.Data {
+		out[int(r[0].(uint32))] = true
+	}
+	return out, nil
+}
+
+// Verify checks, without changing anything, that every migration is applied
+// and that genai_spans has every contract column with its type. The error
+// lists exactly what is missing.
+func Verify(ctx context.Context, s Store, db string) error {
+	done, err := AppliedVersions(ctx, s, db)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, m := range Migrations {
+		if !done[m.Version] {
+			missing = append(missing, fmt.Sprintf("migration %d (%s) not applied", m.Version, m.Name))
+		}
+	}
+	rows, err := s.Query(ctx, "SELECT table, name, type FROM system.columns WHERE database = {db:String}", Param{"db", db})
+	if err != nil {
+		return err
+	}
+	have := map[string]string{}
+	for _, r := range rows.Data {
+		have[r[0].(string)+"."+r[1].(string)] = r[2].(string)
+	}
+	for _, t := range contractTables {
+		for _, c := range t.Columns {
+			switch got, ok := have[t.Name+"."+c.Name]; {
+			case !ok:
+				missing = append(missing, fmt.Sprintf("column %s.%s.%s %s missing", db, t.Name, c.Name, c.Type))
+			case got != c.Type:
+				missing = append(missing, fmt.Sprintf("column %s.%s.%s is %s, want %s", db, t.Name, c.Name, got, c.Type))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("schema in %s is not ready (run `otelcol-aiops migrate` or set create_schema: true): %s", db, strings.Join(missing, "; "))
+	}
+	return nil
+}
