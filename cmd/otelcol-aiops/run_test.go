@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 )
 
 func runCmd(t *testing.T, args ...string) (string, error) {
@@ -23,6 +26,14 @@ func runCmd(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+func versions(ms []chstore.Migration) []int {
+	out := make([]int, len(ms))
+	for i, m := range ms {
+		out[i] = m.Version
+	}
+	return out
+}
+
 func TestMigrateAndQuerySubcommands(t *testing.T) {
 	out, err := runCmd(t, "migrate", "--print", "--database", "ops", "--ttl-days", "90", "--content-ttl-days", "30")
 	if err != nil || !strings.Contains(out, "CREATE TABLE IF NOT EXISTS ops.genai_spans") || !strings.Contains(out, "INTERVAL 30 DAY") {
@@ -33,14 +44,15 @@ func TestMigrateAndQuerySubcommands(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "ch")
 	t.Setenv("AIOPS_DATA_DIR", "")
-	if out, err = runCmd(t, "migrate", "--data-dir", dir, "--database", "ops"); err != nil || !strings.Contains(out, "applied migrations [1] to ops") {
+	all := fmt.Sprint(versions(chstore.Migrations))
+	if out, err = runCmd(t, "migrate", "--data-dir", dir, "--database", "ops"); err != nil || !strings.Contains(out, "applied migrations "+all+" to ops") {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
 	if out, err = runCmd(t, "migrate", "--data-dir", dir, "--database", "ops"); err != nil || !strings.Contains(out, "applied migrations [] to ops") {
 		t.Fatalf("second migrate must apply nothing: %v\n%s", err, out)
 	}
-	out, err = runCmd(t, "query", "--data-dir", dir, "--format", "TSV", "SELECT version FROM ops.schema_migrations")
-	if err != nil || strings.TrimSpace(out) != "1" {
+	out, err = runCmd(t, "query", "--data-dir", dir, "--format", "TSV", "SELECT count() FROM ops.schema_migrations")
+	if err != nil || strings.TrimSpace(out) != fmt.Sprint(len(chstore.Migrations)) {
 		t.Fatalf("query: %v\n%s", err, out)
 	}
 	if _, err = runCmd(t, "query", "--data-dir", dir, "DROP DATABASE ops"); err == nil {

@@ -33,6 +33,15 @@ type Config struct {
 	TTLDays        int `mapstructure:"ttl_days"`
 	ContentTTLDays int `mapstructure:"content_ttl_days"`
 
+	// SpansTable writes non-GenAI spans to the compact spans table.
+	SpansTable bool `mapstructure:"spans_table"`
+	// DeadLetterDir keeps batches that hit a permanent error. Defaults to a
+	// dead-letter folder beside embedded.path; required with endpoint.
+	DeadLetterDir string `mapstructure:"dead_letter_dir"`
+	// Cluster, with endpoint, creates Replicated tables plus Distributed
+	// tables ON CLUSTER this cluster.
+	Cluster string `mapstructure:"cluster"`
+
 	// Embedded writes to the in-process ClickHouse engine.
 	Embedded EmbeddedConfig `mapstructure:"embedded"`
 
@@ -59,7 +68,14 @@ type EmbeddedConfig struct {
 }
 
 func (c *Config) schemaOptions() chstore.SchemaOptions {
-	return chstore.SchemaOptions{Database: c.Database, TTLDays: c.TTLDays, ContentTTLDays: c.ContentTTLDays}
+	return chstore.SchemaOptions{Database: c.Database, TTLDays: c.TTLDays, ContentTTLDays: c.ContentTTLDays, Cluster: c.Cluster}
+}
+
+func (c *Config) deadLetterDir() string {
+	if c.DeadLetterDir != "" || c.Embedded.Path == "" {
+		return c.DeadLetterDir
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean(c.Embedded.Path)), "dead-letter")
 }
 
 func (c *Config) Validate() error {
@@ -80,6 +96,9 @@ func (c *Config) Validate() error {
 	case c.Endpoint != "" && c.Embedded.Path != "":
 		errs = append(errs, errors.New("endpoint and embedded.path are both set; choose a ClickHouse server or the embedded engine"))
 	case c.Endpoint != "":
+		if c.DeadLetterDir == "" {
+			errs = append(errs, errors.New("dead_letter_dir: required with endpoint, so batches the server refuses for good are kept"))
+		}
 		if _, err := clickhouse.ParseDSN(c.Endpoint); err != nil {
 			errs = append(errs, fmt.Errorf("endpoint: %w", err))
 		}
@@ -88,12 +107,24 @@ func (c *Config) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("compression: %q is not one of lz4, zstd, none", c.Compression))
 		}
+	case c.Cluster != "":
+		errs = append(errs, errors.New("cluster: only applies to a ClickHouse server (endpoint)"))
 	case c.Embedded.Path == "":
 		errs = append(errs, errors.New("embedded.path: a data directory is required (or set endpoint to use a ClickHouse server)"))
 	default:
 		if err := checkWritableDir(c.Embedded.Path); err != nil {
 			errs = append(errs, fmt.Errorf("embedded.path: %w", err))
 		}
+	}
+	if c.Cluster != "" {
+		if err := chstore.ValidIdent(c.Cluster); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: %w", err))
+		}
+	}
+	if c.QueueConfig.HasValue() && c.QueueConfig.Get().Batch.HasValue() && c.QueueConfig.Get().Batch.Get().MaxSize > 0 {
+		// Splitting cuts one request across inserts; its token would then
+		// mark a half-written request as stored after a crash.
+		errs = append(errs, errors.New("sending_queue.batch.max_size: must be 0 (unset); the exporter merges whole requests so that retries after a crash stay exactly-once"))
 	}
 	if c.Embedded.Library != "" {
 		if st, err := os.Stat(c.Embedded.Library); err != nil || st.IsDir() {

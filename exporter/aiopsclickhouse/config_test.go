@@ -40,7 +40,8 @@ func TestConfigDefaultsAndFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Database != "aiops" || !cfg.CreateSchema || !cfg.QueueConfig.HasValue() || cfg.Timeout != 30*time.Second {
+	if cfg.Database != "aiops" || !cfg.CreateSchema || !cfg.QueueConfig.HasValue() || cfg.Timeout != 30*time.Second ||
+		!cfg.SpansTable || cfg.deadLetterDir() != filepath.Join("testdata", "dead-letter") {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	cfg, err = loadConfig(t, "full")
@@ -59,7 +60,8 @@ func TestServerConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Endpoint != "clickhouse://ch1:9000,ch2:9000/?dial_timeout=5s" || cfg.Username != "writer" || string(cfg.Password) != "s3cret" ||
-		cfg.Compression != "zstd" || cfg.TLS.Insecure || cfg.TLS.CAFile != "/etc/ssl/ch-ca.pem" {
+		cfg.Compression != "zstd" || cfg.TLS.Insecure || cfg.TLS.CAFile != "/etc/ssl/ch-ca.pem" || cfg.Cluster != "prod" ||
+		cfg.deadLetterDir() != "/var/lib/otelcol-aiops/dead-letter" {
 		t.Fatalf("server: %+v", cfg)
 	}
 	// The password is opaque: it never prints.
@@ -79,6 +81,9 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		"content_outlives_rows": "content_ttl_days: 30 exceeds ttl_days 7",
 		"both":                  "endpoint and embedded.path are both set",
 		"bad_compression":       `compression: "brotli"`,
+		"no_dead_letter":        "dead_letter_dir: required with endpoint",
+		"cluster_embedded":      "cluster: only applies to a ClickHouse server",
+		"split_batches":         "sending_queue.batch.max_size: must be 0",
 	} {
 		_, err := loadConfig(t, name)
 		if err == nil || !strings.Contains(err.Error(), want) {

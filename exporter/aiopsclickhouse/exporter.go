@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -21,41 +24,57 @@ import (
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
 )
 
-type spanExporter struct {
-	cfg      *Config
-	logger   *zap.Logger
-	version  string
-	store    chstore.Store
-	rows     metric.Int64Counter
-	skipped  metric.Int64Counter
-	repaired metric.Int64Counter
-	failed   metric.Int64Counter
-	latency  metric.Float64Histogram
-	logged   sync.Map
+type chExporter struct {
+	cfg     *Config
+	logger  *zap.Logger
+	version string
+	store   chstore.Store
+	dlq     *deadLetter
+	// storeFor lets tests wrap the store (fault injection).
+	storeFor func(chstore.Store) chstore.Store
+
+	rows      metric.Int64Counter
+	skipped   metric.Int64Counter
+	repaired  metric.Int64Counter
+	failed    metric.Int64Counter
+	deadRows  metric.Int64Counter
+	committed metric.Int64Counter
+	batchRows metric.Int64Histogram
+	latency   metric.Float64Histogram
+	logged    sync.Map
 }
 
-func newExporter(cfg *Config, set exporter.Settings) (*spanExporter, error) {
-	e := &spanExporter{cfg: cfg, logger: set.Logger, version: set.BuildInfo.Version}
+func newExporter(cfg *Config, set exporter.Settings) (*chExporter, error) {
+	e := &chExporter{cfg: cfg, logger: set.Logger, version: set.BuildInfo.Version, dlq: &deadLetter{dir: cfg.deadLetterDir()}}
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
 	var errs []error
+	counter := func(name, desc, unit string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+		return c
+	}
+	e.rows = counter("aiops_exporter_rows_written", "Rows written, by table.", "{rows}")
+	e.skipped = counter("aiops_exporter_records_skipped", "Records received but not stored, by reason.", "{records}")
+	e.repaired = counter("aiops_exporter_values_repaired", "Values stored in repaired form (invalid UTF-8, bad counts or costs), by kind.", "{values}")
+	e.failed = counter("aiops_exporter_insert_failures", "Failed inserts, by table and whether they will be retried.", "{inserts}")
+	e.deadRows = counter("aiops_exporter_dead_lettered", "Records written to the dead-letter directory after a permanent error.", "{records}")
+	e.committed = counter("aiops_exporter_rows_already_committed", "Rows not re-inserted because their request was already stored (retries, crash replays).", "{rows}")
 	var err error
-	e.rows, err = meter.Int64Counter("aiops_exporter_rows_written", metric.WithDescription("Rows written, by table."), metric.WithUnit("{rows}"))
-	errs = append(errs, err)
-	e.skipped, err = meter.Int64Counter("aiops_exporter_spans_not_genai", metric.WithDescription("Non-GenAI spans received; not written to genai_spans."), metric.WithUnit("{spans}"))
-	errs = append(errs, err)
-	e.repaired, err = meter.Int64Counter("aiops_exporter_values_repaired", metric.WithDescription("Values stored in repaired form (invalid UTF-8, bad counts or costs), by kind."), metric.WithUnit("{values}"))
-	errs = append(errs, err)
-	e.failed, err = meter.Int64Counter("aiops_exporter_insert_failures", metric.WithDescription("Failed inserts, by whether they will be retried."), metric.WithUnit("{inserts}"))
+	e.batchRows, err = meter.Int64Histogram("aiops_exporter_batch_rows", metric.WithDescription("Rows per insert."), metric.WithUnit("{rows}"),
+		metric.WithExplicitBucketBoundaries(1, 10, 100, 1000, 5000, 10000, 50000, 100000))
 	errs = append(errs, err)
 	e.latency, err = meter.Float64Histogram("aiops_exporter_insert_duration", metric.WithDescription("Insert latency."), metric.WithUnit("s"))
 	errs = append(errs, err)
 	return e, errors.Join(errs...)
 }
 
-func (e *spanExporter) start(ctx context.Context, _ component.Host) error {
+func (e *chExporter) start(ctx context.Context, _ component.Host) error {
 	store, where, err := e.open(ctx)
 	if err != nil {
 		return fmt.Errorf("aiops_clickhouse: %s: %w", where, err)
+	}
+	if e.storeFor != nil {
+		store = e.storeFor(store)
 	}
 	e.store = store
 	if e.cfg.CreateSchema {
@@ -70,11 +89,11 @@ func (e *spanExporter) start(ctx context.Context, _ component.Host) error {
 		return fmt.Errorf("aiops_clickhouse: create_schema is false and %w", err)
 	}
 	e.logger.Info("aiops_clickhouse ready", zap.String("store", store.Kind()), zap.String("engine_version", store.Version()),
-		zap.String("at", where), zap.String("database", e.cfg.Database))
+		zap.String("at", where), zap.String("database", e.cfg.Database), zap.String("dead_letter_dir", e.dlq.dir))
 	return nil
 }
 
-func (e *spanExporter) open(ctx context.Context) (chstore.Store, string, error) {
+func (e *chExporter) open(ctx context.Context) (chstore.Store, string, error) {
 	if e.cfg.Endpoint == "" {
 		s, err := chstore.OpenEmbedded(e.cfg.Embedded.Path, e.cfg.Embedded.Library)
 		return s, "embedded engine in " + e.cfg.Embedded.Path, err
@@ -102,7 +121,7 @@ func redactDSN(dsn string) string {
 	return u.String()
 }
 
-func (e *spanExporter) shutdown(context.Context) error {
+func (e *chExporter) shutdown(context.Context) error {
 	if e.store == nil {
 		return nil
 	}
@@ -111,47 +130,210 @@ func (e *spanExporter) shutdown(context.Context) error {
 	return err
 }
 
-func (e *spanExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	rows := newSpanRows(td.SpanCount())
+// tableRows holds one table's rows grouped by the request they came from.
+type tableRows struct {
+	s      *schema
+	groups map[string]*builder
+}
+
+func newTableRows(s *schema) *tableRows { return &tableRows{s: s, groups: map[string]*builder{}} }
+
+func (t *tableRows) group(token string) *builder {
+	b, ok := t.groups[token]
+	if !ok {
+		b = newBuilder(t.s)
+		t.groups[token] = b
+	}
+	return b
+}
+
+func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	gen, evs, other := newTableRows(genaiSpansSchema), newTableRows(genaiEventsSchema), newTableRows(spansSchema)
+	var notStored int
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
+		tok := resourceToken(rs.Resource(), func() string { return tracesToken(td) })
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				if span := spans.At(k); genai.IsGenAI(span.Attributes()) {
-					rows.add(rs.Resource(), span)
-				} else {
-					rows.skipped++
+				span := spans.At(k)
+				if !genai.IsGenAI(span.Attributes()) {
+					if e.cfg.SpansTable {
+						addSpan(other.group(tok), rs.Resource(), span, tok)
+					} else {
+						notStored++
+					}
+					continue
+				}
+				addGenAISpan(gen.group(tok), rs.Resource(), span, tok)
+				w := attribution(span.Attributes(), rs.Resource().Attributes())
+				events := span.Events()
+				for x := 0; x < events.Len(); x++ {
+					ev := events.At(x)
+					if genaiEventNames[ev.Name()] {
+						addEvent(evs.group(tok), eventRow{ts: ev.Timestamp(), traceID: span.TraceID(), spanID: span.SpanID(),
+							who: w, name: ev.Name(), attrs: ev.Attributes()}, tok)
+					}
 				}
 			}
 		}
 	}
-	if rows.skipped > 0 {
-		e.skipped.Add(ctx, int64(rows.skipped))
+	if notStored > 0 {
+		e.skipped.Add(ctx, int64(notStored), metric.WithAttributes(attribute.String("reason", "spans_table_disabled")))
 	}
-	for kind, n := range rows.invalid {
-		e.repaired.Add(ctx, int64(n), metric.WithAttributes(attribute.String("kind", kind)))
-		if _, seen := e.logged.LoadOrStore(kind, true); !seen {
-			e.logger.Warn("stored repaired values (logged once per kind; see aiops_exporter_values_repaired)", zap.String("kind", kind))
+	err := e.writeAll(ctx, gen, evs, other)
+	if err != nil && consumererror.IsPermanent(err) {
+		return e.deadLetterTraces(ctx, td, err)
+	}
+	return err
+}
+
+func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	evs := newTableRows(genaiEventsSchema)
+	var other int
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		tok := resourceToken(rl.Resource(), func() string { return logsToken(ld) })
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				name := logEventName(lr)
+				if !genaiEventNames[name] {
+					other++
+					continue
+				}
+				ts := lr.Timestamp()
+				if ts == 0 {
+					ts = lr.ObservedTimestamp()
+				}
+				addEvent(evs.group(tok), eventRow{ts: ts, traceID: lr.TraceID(), spanID: lr.SpanID(),
+					who: attribution(lr.Attributes(), rl.Resource().Attributes()), name: name, attrs: lr.Attributes()}, tok)
+			}
 		}
 	}
-	if rows.n == 0 {
+	if other > 0 {
+		e.skipped.Add(ctx, int64(other), metric.WithAttributes(attribute.String("reason", "not_a_genai_event")))
+	}
+	err := e.writeAll(ctx, evs)
+	if err != nil && consumererror.IsPermanent(err) {
+		return e.deadLetterLogs(ctx, ld, err)
+	}
+	return err
+}
+
+// writeAll writes each table's rows. A table that fails transiently makes
+// the whole request retry; tables already written skip their rows then.
+func (e *chExporter) writeAll(ctx context.Context, tables ...*tableRows) error {
+	var errs []error
+	for _, t := range tables {
+		if err := e.write(ctx, t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	for _, x := range errs {
+		if !consumererror.IsPermanent(x) {
+			return err // retry everything; written tables are skipped by token
+		}
+	}
+	return consumererror.NewPermanent(err)
+}
+
+func (e *chExporter) write(ctx context.Context, t *tableRows) error {
+	if len(t.groups) == 0 {
+		return nil
+	}
+	tokens := make([]string, 0, len(t.groups))
+	for tok := range t.groups {
+		tokens = append(tokens, tok)
+	}
+	sort.Strings(tokens)
+	done, err := e.committedTokens(ctx, t.s.table, tokens)
+	if err != nil {
+		e.failed.Add(ctx, 1, metric.WithAttributes(attribute.String("table", t.s.table), attribute.Bool("permanent", false)))
+		return fmt.Errorf("check %s.%s for stored requests: %w", e.cfg.Database, t.s.table, err)
+	}
+	all := newBuilder(t.s)
+	var pending []string
+	for _, tok := range tokens {
+		if done[tok] {
+			e.committed.Add(ctx, int64(t.groups[tok].n), metric.WithAttributes(attribute.String("table", t.s.table)))
+			continue
+		}
+		all.appendFrom(t.groups[tok])
+		pending = append(pending, tok)
+	}
+	for kind, n := range all.repaired {
+		e.repaired.Add(ctx, int64(n), metric.WithAttributes(attribute.String("kind", kind)))
+		if _, seen := e.logged.LoadOrStore(kind, true); !seen {
+			e.logger.Warn("stored repaired values (logged once per kind; see aiops_exporter_values_repaired)", zap.String("kind", kind), zap.String("table", t.s.table))
+		}
+	}
+	if all.n == 0 {
 		return nil
 	}
 	start := time.Now()
-	err := e.store.Insert(ctx, rows.batch(e.cfg.Database), dedupToken(td))
-	e.latency.Record(ctx, time.Since(start).Seconds())
+	err = e.store.Insert(ctx, all.batch(e.cfg.Database), batchToken(t.s.table, pending))
+	e.latency.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("table", t.s.table)))
 	if err != nil {
 		permanent := isPermanent(err)
-		e.failed.Add(ctx, 1, metric.WithAttributes(attribute.Bool("permanent", permanent)))
+		e.failed.Add(ctx, 1, metric.WithAttributes(attribute.String("table", t.s.table), attribute.Bool("permanent", permanent)))
+		err = fmt.Errorf("insert %d rows into %s.%s: %w", all.n, e.cfg.Database, t.s.table, err)
 		if permanent {
-			return consumererror.NewPermanent(fmt.Errorf("insert %d rows into %s.genai_spans: %w", rows.n, e.cfg.Database, err))
+			return consumererror.NewPermanent(err)
 		}
-		return fmt.Errorf("insert %d rows into %s.genai_spans: %w", rows.n, e.cfg.Database, err)
+		return err
 	}
-	e.rows.Add(ctx, int64(rows.n), metric.WithAttributes(attribute.String("table", "genai_spans")))
+	e.rows.Add(ctx, int64(all.n), metric.WithAttributes(attribute.String("table", t.s.table)))
+	e.batchRows.Record(ctx, int64(all.n), metric.WithAttributes(attribute.String("table", t.s.table)))
+	return nil
+}
+
+// committedTokens asks the table which of these requests it already holds.
+// Rows and their token are committed in one insert, so a request is either
+// wholly there or not at all.
+func (e *chExporter) committedTokens(ctx context.Context, table string, tokens []string) (map[string]bool, error) {
+	list := "['" + strings.Join(tokens, "','") + "']" // tokens are hex we made; bound as data
+	rows, err := e.store.Query(ctx, "SELECT DISTINCT insert_token FROM "+e.cfg.Database+"."+table+
+		" WHERE insert_token IN {tokens:Array(String)}", chstore.Param{Name: "tokens", Value: list})
+	if err != nil {
+		return nil, err
+	}
+	done := make(map[string]bool, len(rows.Data))
+	for _, r := range rows.Data {
+		done[r[0].(string)] = true
+	}
+	return done, nil
+}
+
+func (e *chExporter) deadLetterTraces(ctx context.Context, td ptrace.Traces, cause error) error {
+	path, err := e.dlq.writeTraces(td, cause)
+	return e.deadLettered(ctx, "traces", td.SpanCount(), path, cause, err)
+}
+
+func (e *chExporter) deadLetterLogs(ctx context.Context, ld plog.Logs, cause error) error {
+	path, err := e.dlq.writeLogs(ld, cause)
+	return e.deadLettered(ctx, "logs", ld.LogRecordCount(), path, cause, err)
+}
+
+func (e *chExporter) deadLettered(ctx context.Context, signal string, n int, path string, cause, writeErr error) error {
+	if writeErr != nil {
+		// Nowhere left to keep it: report it as lost, loudly.
+		e.logger.Error("permanent insert error and the dead-letter file could not be written; data dropped",
+			zap.String("signal", signal), zap.Int("records", n), zap.Error(cause), zap.NamedError("dead_letter_error", writeErr))
+		return consumererror.NewPermanent(errors.Join(cause, writeErr))
+	}
+	e.deadRows.Add(ctx, int64(n), metric.WithAttributes(attribute.String("signal", signal)))
+	e.logger.Error("permanent insert error; batch kept in the dead-letter directory",
+		zap.String("signal", signal), zap.Int("records", n), zap.String("file", path), zap.Error(cause))
 	return nil
 }
 
@@ -167,5 +349,6 @@ func isPermanent(err error) bool {
 	case 6, 16, 27, 32, 33, 38, 41, 53, 60, 62, 69, 70, 72, 81, 117:
 		return true
 	}
-	return false
+	var be *chstore.BatchError
+	return errors.As(err, &be)
 }

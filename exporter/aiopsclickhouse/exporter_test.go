@@ -165,16 +165,24 @@ func TestCreateSchemaFalseNamesWhatIsMissing(t *testing.T) {
 }
 
 func TestEveryContractColumnIsFilled(t *testing.T) {
-	r := newSpanRows(1)
 	td := sampleTraces()
 	rs := td.ResourceSpans().At(0)
-	r.add(rs.Resource(), rs.ScopeSpans().At(0).Spans().At(0))
-	b := r.batch("x") // panics on a contract column without values
-	if err := b.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if len(b.Columns) != len(chstore.GenAISpanColumns) {
-		t.Fatalf("%d columns, contract has %d", len(b.Columns), len(chstore.GenAISpanColumns))
+	for _, c := range []struct {
+		s   *schema
+		add func(b *builder)
+	}{
+		{genaiSpansSchema, func(b *builder) { addGenAISpan(b, rs.Resource(), rs.ScopeSpans().At(0).Spans().At(0), "tok") }},
+		{spansSchema, func(b *builder) { addSpan(b, rs.Resource(), rs.ScopeSpans().At(0).Spans().At(1), "tok") }},
+		{genaiEventsSchema, func(b *builder) {
+			addEvent(b, eventRow{name: "aiops.policy", attrs: rs.ScopeSpans().At(0).Spans().At(0).Attributes()}, "tok")
+		}},
+	} {
+		b := newBuilder(c.s)
+		c.add(b) // endRow panics on a column without exactly one value
+		batch := b.batch("x")
+		if err := batch.Validate(); err != nil || batch.Rows() != 1 || len(batch.Columns) != len(c.s.cols) {
+			t.Fatalf("%s: %v rows=%d", c.s.table, err, batch.Rows())
+		}
 	}
 }
 

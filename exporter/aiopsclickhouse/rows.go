@@ -2,140 +2,136 @@ package aiopsclickhouse
 
 import (
 	"encoding/hex"
-	"hash/fnv"
 	"math"
-	"time"
-	"unicode/utf8"
+	"strconv"
 
 	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
 )
 
-// spanRows accumulates genai_spans rows column by column.
-type spanRows struct {
-	n       int
-	ts      []time.Time
-	str     map[string][]string
-	u64     map[string][]uint64
-	u32     map[string][]uint32
-	bools   map[string][]bool
-	f32     map[string][]*float32
-	dec     map[string][]decimal.Decimal
-	arrays  map[string][][]string
-	maps    map[string][]map[string]string
-	skipped int // non-GenAI spans, stored elsewhere once the spans table exists
-	// invalid counts values that had to be repaired, by kind.
-	invalid map[string]int
-}
+var (
+	genaiSpansSchema  = newSchema("genai_spans", chstore.GenAISpanColumns)
+	genaiEventsSchema = newSchema("genai_events", chstore.GenAIEventColumns)
+	spansSchema       = newSchema("spans", chstore.SpanColumns)
+)
 
-func newSpanRows(capacity int) *spanRows {
-	r := &spanRows{
-		str: map[string][]string{}, u64: map[string][]uint64{}, u32: map[string][]uint32{},
-		bools: map[string][]bool{}, f32: map[string][]*float32{}, dec: map[string][]decimal.Decimal{},
-		arrays: map[string][][]string{}, maps: map[string][]map[string]string{}, invalid: map[string]int{},
-	}
-	r.ts = make([]time.Time, 0, capacity)
-	return r
+// Event names that become genai_events rows, from span events or log records.
+var genaiEventNames = map[string]bool{
+	"aiops.policy":             true,
+	"aiops.budget":             true,
+	"aiops.feedback":           true,
+	"gen_ai.evaluation.result": true,
 }
 
 // promoted keys have their own columns and are left out of the attributes map
 // (content would otherwise be stored twice).
-var promoted = map[string]bool{
-	genai.InputMessages: true, genai.OutputMessages: true,
+var promoted = map[string]bool{genai.InputMessages: true, genai.OutputMessages: true}
+
+// skipResource keeps our own bookkeeping out of resource_attributes.
+var skipResource = map[string]bool{insertTokenKey: true}
+
+func get(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok {
+		return v.AsString()
+	}
+	return ""
 }
 
-func (r *spanRows) add(res pcommon.Resource, span ptrace.Span) {
-	attrs := span.Attributes()
-	rattrs := res.Attributes()
-	r.n++
-	r.ts = append(r.ts, span.StartTimestamp().AsTime())
-	s := func(col, v string) { r.str[col] = append(r.str[col], r.validUTF8(v)) }
-	get := func(m pcommon.Map, k string) string {
-		if v, ok := m.Get(k); ok {
-			return v.AsString()
+func first(m pcommon.Map, keys ...string) string {
+	for _, k := range keys {
+		if v := get(m, k); v != "" {
+			return v
 		}
-		return ""
 	}
-	first := func(keys ...string) string {
-		for _, k := range keys {
-			if v := get(attrs, k); v != "" {
-				return v
-			}
+	return ""
+}
+
+// who is the attribution shared by a span's rows.
+type who struct{ service, workload, user, tenant string }
+
+func attribution(span, res pcommon.Map) who {
+	w := who{service: get(res, "service.name")}
+	if w.workload = first(span, genai.AIOpsWorkload); w.workload == "" {
+		if w.workload = get(res, genai.AIOpsWorkload); w.workload == "" {
+			w.workload = w.service
 		}
-		return ""
 	}
+	w.user = first(span, genai.AIOpsUserID, "user.id", "enduser.id")
+	w.tenant = first(span, genai.AIOpsTenantID, "tenant.id")
+	if w.tenant == "" {
+		w.tenant = get(res, "tenant.id")
+	}
+	return w
+}
+
+func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
+	c := b.s.col
+	attrs, rattrs := span.Attributes(), res.Attributes()
+	w := attribution(attrs, rattrs)
+	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
-	s("trace_id", hexOrEmpty(tid[:], tid.IsEmpty()))
-	s("span_id", hexOrEmpty(sid[:], sid.IsEmpty()))
-	s("parent_span_id", hexOrEmpty(pid[:], pid.IsEmpty()))
-	s("span_name", span.Name())
-	dur := uint64(0)
-	if span.EndTimestamp() > span.StartTimestamp() {
-		dur = uint64(span.EndTimestamp() - span.StartTimestamp())
-	}
-	r.u64["duration_ns"] = append(r.u64["duration_ns"], dur)
-	s("status_code", span.Status().Code().String())
-	s("error_type", get(attrs, genai.ErrorType))
-	r.arrays["finish_reasons"] = append(r.arrays["finish_reasons"], r.strSlice(attrs, genai.FinishReasons))
-	r.bools["streaming"] = append(r.bools["streaming"], boolAttr(attrs, genai.RequestStream))
+	b.str(c("trace_id"), idHex(tid[:], tid.IsEmpty()))
+	b.str(c("span_id"), idHex(sid[:], sid.IsEmpty()))
+	b.str(c("parent_span_id"), idHex(pid[:], pid.IsEmpty()))
+	b.str(c("span_name"), span.Name())
+	b.u64v(c("duration_ns"), duration(span))
+	b.str(c("status_code"), span.Status().Code().String())
+	b.str(c("error_type"), get(attrs, genai.ErrorType))
+	b.arr(c("finish_reasons"), strSlice(b, attrs, genai.FinishReasons))
+	b.boolv(c("streaming"), boolAttr(attrs, genai.RequestStream))
 
-	service := get(rattrs, "service.name")
-	s("service_name", service)
-	s("service_version", get(rattrs, "service.version"))
-	env := get(rattrs, "deployment.environment.name")
-	if env == "" {
-		env = get(rattrs, "deployment.environment")
-	}
-	s("environment", env)
-	workload := first(genai.AIOpsWorkload)
-	if workload == "" {
-		if workload = get(rattrs, genai.AIOpsWorkload); workload == "" {
-			workload = service
-		}
-	}
-	s("workload", workload)
-	s("user_id", first(genai.AIOpsUserID, "user.id", "enduser.id"))
-	s("tenant_id", first(genai.AIOpsTenantID, "tenant.id"))
-	s("team", first(genai.AIOpsTeam))
-	s("feature", first(genai.AIOpsFeature))
-	s("conversation_id", first(genai.ConversationID))
+	b.str(c("service_name"), w.service)
+	b.str(c("service_version"), get(rattrs, "service.version"))
+	b.str(c("environment"), first(rattrs, "deployment.environment.name", "deployment.environment"))
+	b.str(c("workload"), w.workload)
+	b.str(c("user_id"), w.user)
+	b.str(c("tenant_id"), w.tenant)
+	b.str(c("team"), get(attrs, genai.AIOpsTeam))
+	b.str(c("feature"), get(attrs, genai.AIOpsFeature))
+	b.str(c("conversation_id"), get(attrs, genai.ConversationID))
 
-	s("operation", get(attrs, genai.OperationName))
-	s("provider", get(attrs, genai.ProviderName))
-	s("request_model", get(attrs, genai.RequestModel))
-	s("response_model", get(attrs, genai.ResponseModel))
-	r.bools["model_pinned"] = append(r.bools["model_pinned"], boolAttr(attrs, genai.AIOpsModelPinned))
-	s("agent_name", get(attrs, genai.AgentName))
-	s("tool_name", get(attrs, genai.ToolName))
-	s("data_source_id", get(attrs, genai.DataSourceID))
-	s("prompt_name", get(attrs, genai.PromptName))
-	s("prompt_version", get(attrs, genai.PromptVersion))
-	r.u32["retrieval_docs"] = append(r.u32["retrieval_docs"], uint32(r.count(attrs, "aiops.retrieval.docs")))
-	r.f32["retrieval_top_score"] = append(r.f32["retrieval_top_score"], floatPtr(attrs, "aiops.retrieval.top_score"))
-	r.f32["retrieval_min_score"] = append(r.f32["retrieval_min_score"], floatPtr(attrs, "aiops.retrieval.min_score"))
+	b.str(c("operation"), get(attrs, genai.OperationName))
+	b.str(c("provider"), get(attrs, genai.ProviderName))
+	b.str(c("request_model"), get(attrs, genai.RequestModel))
+	b.str(c("response_model"), get(attrs, genai.ResponseModel))
+	b.boolv(c("model_pinned"), boolAttr(attrs, genai.AIOpsModelPinned))
+	b.str(c("agent_name"), get(attrs, genai.AgentName))
+	b.str(c("tool_name"), get(attrs, genai.ToolName))
+	b.str(c("data_source_id"), get(attrs, genai.DataSourceID))
+	b.str(c("prompt_name"), get(attrs, genai.PromptName))
+	b.str(c("prompt_version"), get(attrs, genai.PromptVersion))
+	docs := count(b, attrs, "aiops.retrieval.docs")
+	if docs > math.MaxUint32 {
+		b.repair("count_too_large")
+		docs = math.MaxUint32
+	}
+	b.u32v(c("retrieval_docs"), uint32(docs))
+	b.f32v(c("retrieval_top_score"), float32Ptr(attrs, "aiops.retrieval.top_score"))
+	b.f32v(c("retrieval_min_score"), float32Ptr(attrs, "aiops.retrieval.min_score"))
 
-	r.u64["input_tokens"] = append(r.u64["input_tokens"], r.count(attrs, genai.InputTokens))
-	r.u64["output_tokens"] = append(r.u64["output_tokens"], r.count(attrs, genai.OutputTokens))
-	r.u64["cache_read_tokens"] = append(r.u64["cache_read_tokens"], r.count(attrs, genai.CacheReadTokens))
-	cw := r.count(attrs, genai.CacheCreateTokens)
+	b.u64v(c("input_tokens"), count(b, attrs, genai.InputTokens))
+	b.u64v(c("output_tokens"), count(b, attrs, genai.OutputTokens))
+	b.u64v(c("cache_read_tokens"), count(b, attrs, genai.CacheReadTokens))
+	cw := count(b, attrs, genai.CacheCreateTokens)
 	if cw == 0 {
-		cw = r.count(attrs, genai.CacheWriteTokens)
+		cw = count(b, attrs, genai.CacheWriteTokens)
 	}
-	r.u64["cache_write_tokens"] = append(r.u64["cache_write_tokens"], cw)
-	r.u64["reasoning_tokens"] = append(r.u64["reasoning_tokens"], r.count(attrs, genai.ReasoningTokens))
+	b.u64v(c("cache_write_tokens"), cw)
+	b.u64v(c("reasoning_tokens"), count(b, attrs, genai.ReasoningTokens))
 
-	r.dec["cost_usd"] = append(r.dec["cost_usd"], r.usd(attrs, genai.UsageCost))
-	r.dec["cost_input_usd"] = append(r.dec["cost_input_usd"], r.usd(attrs, genai.AIOpsCostInput))
-	r.dec["cost_cached_input_usd"] = append(r.dec["cost_cached_input_usd"], r.usd(attrs, genai.AIOpsCostCached))
-	r.dec["cost_cache_write_usd"] = append(r.dec["cost_cache_write_usd"], r.usd(attrs, genai.AIOpsCostCacheWrite))
-	r.dec["cost_output_usd"] = append(r.dec["cost_output_usd"], r.usd(attrs, genai.AIOpsCostOutput))
-	r.dec["cost_reasoning_usd"] = append(r.dec["cost_reasoning_usd"], r.usd(attrs, genai.AIOpsCostReasoning))
-	s("cost_source", get(attrs, genai.AIOpsCostSource))
-	s("price_id", get(attrs, genai.AIOpsPriceID))
+	b.dec(c("cost_usd"), usd(b, attrs, genai.UsageCost))
+	b.dec(c("cost_input_usd"), usd(b, attrs, genai.AIOpsCostInput))
+	b.dec(c("cost_cached_input_usd"), usd(b, attrs, genai.AIOpsCostCached))
+	b.dec(c("cost_cache_write_usd"), usd(b, attrs, genai.AIOpsCostCacheWrite))
+	b.dec(c("cost_output_usd"), usd(b, attrs, genai.AIOpsCostOutput))
+	b.dec(c("cost_reasoning_usd"), usd(b, attrs, genai.AIOpsCostReasoning))
+	b.str(c("cost_source"), get(attrs, genai.AIOpsCostSource))
+	b.str(c("price_id"), get(attrs, genai.AIOpsPriceID))
 
 	in, out := get(attrs, genai.InputMessages), get(attrs, genai.OutputMessages)
 	captured := get(attrs, genai.AIOpsContentCapture)
@@ -145,139 +141,174 @@ func (r *spanRows) add(res pcommon.Resource, span ptrace.Span) {
 			captured = "full"
 		}
 	}
-	s("content_captured", captured)
-	s("content_sha256", get(attrs, genai.AIOpsContentSHA256))
-	r.arrays["policy_flags"] = append(r.arrays["policy_flags"], r.strSlice(attrs, genai.AIOpsPolicyFlags))
-	s("input_messages", in)
-	s("output_messages", out)
-	r.maps["attributes"] = append(r.maps["attributes"], r.flatten(attrs, promoted))
-	r.maps["resource_attributes"] = append(r.maps["resource_attributes"], r.flatten(rattrs, nil))
+	b.str(c("content_captured"), captured)
+	b.str(c("content_sha256"), get(attrs, genai.AIOpsContentSHA256))
+	b.arr(c("policy_flags"), strSlice(b, attrs, genai.AIOpsPolicyFlags))
+	b.str(c("input_messages"), in)
+	b.str(c("output_messages"), out)
+	b.mapv(c("attributes"), flatten(b, attrs, promoted))
+	b.mapv(c("resource_attributes"), flatten(b, rattrs, skipResource))
+	b.str(c("insert_token"), token)
+	b.endRow()
 }
 
-// batch lays the columns out in the contract order of chstore.GenAISpanColumns.
-func (r *spanRows) batch(db string) *chstore.Batch {
-	b := &chstore.Batch{Database: db, Table: "genai_spans", Columns: make([]chstore.Column, 0, len(chstore.GenAISpanColumns))}
-	for _, c := range chstore.GenAISpanColumns {
-		var v any
-		switch {
-		case c.Name == "timestamp":
-			v = r.ts
-		case r.str[c.Name] != nil:
-			v = r.str[c.Name]
-		case r.u64[c.Name] != nil:
-			v = r.u64[c.Name]
-		case r.u32[c.Name] != nil:
-			v = r.u32[c.Name]
-		case r.bools[c.Name] != nil:
-			v = r.bools[c.Name]
-		case r.f32[c.Name] != nil:
-			v = r.f32[c.Name]
-		case r.dec[c.Name] != nil:
-			v = r.dec[c.Name]
-		case r.arrays[c.Name] != nil:
-			v = r.arrays[c.Name]
-		case r.maps[c.Name] != nil:
-			v = r.maps[c.Name]
-		default:
-			panic("aiops_clickhouse: no values for contract column " + c.Name)
-		}
-		b.Columns = append(b.Columns, chstore.Column{Name: c.Name, Type: c.Type, Values: v})
+func addSpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
+	c := b.s.col
+	attrs := span.Attributes()
+	w := attribution(attrs, res.Attributes())
+	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
+	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
+	b.str(c("trace_id"), idHex(tid[:], tid.IsEmpty()))
+	b.str(c("span_id"), idHex(sid[:], sid.IsEmpty()))
+	b.str(c("parent_span_id"), idHex(pid[:], pid.IsEmpty()))
+	b.str(c("service_name"), w.service)
+	b.str(c("workload"), w.workload)
+	b.str(c("span_name"), span.Name())
+	b.str(c("span_kind"), span.Kind().String())
+	b.u64v(c("duration_ns"), duration(span))
+	b.str(c("status_code"), span.Status().Code().String())
+	status := count(b, attrs, "http.response.status_code")
+	if status == 0 {
+		status = count(b, attrs, "http.status_code")
 	}
-	return b
+	if status > math.MaxUint16 {
+		b.repair("count_too_large")
+		status = 0
+	}
+	b.u16v(c("http_status_code"), uint16(status))
+	b.str(c("http_route"), get(attrs, "http.route"))
+	b.str(c("insert_token"), token)
+	b.endRow()
 }
 
-func (r *spanRows) validUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	r.invalid["invalid_utf8"]++
-	return toValidUTF8(s)
+// eventRow is what a genai_events row needs, from a span event or a log.
+type eventRow struct {
+	ts       pcommon.Timestamp
+	traceID  pcommon.TraceID
+	spanID   pcommon.SpanID
+	who      who
+	name     string
+	attrs    pcommon.Map
+	fallback pcommon.Map // the span's attributes, for a user or tenant the event lacks
 }
 
-func toValidUTF8(s string) string {
-	b := make([]byte, 0, len(s))
-	for len(s) > 0 {
-		c, size := utf8.DecodeRuneInString(s)
-		if c == utf8.RuneError && size == 1 {
-			b = append(b, "\uFFFD"...)
-		} else {
-			b = append(b, s[:size]...)
-		}
-		s = s[size:]
+func addEvent(b *builder, e eventRow, token string) {
+	c := b.s.col
+	a := e.attrs
+	b.timev(c("timestamp"), e.ts.AsTime())
+	b.str(c("trace_id"), idHex(e.traceID[:], e.traceID.IsEmpty()))
+	b.str(c("span_id"), idHex(e.spanID[:], e.spanID.IsEmpty()))
+	b.str(c("service_name"), e.who.service)
+	b.str(c("workload"), e.who.workload)
+	user := first(a, genai.AIOpsUserID, "user.id", "aiops.feedback.user_id")
+	if user == "" {
+		user = e.who.user
 	}
-	return string(b)
+	b.str(c("user_id"), user)
+	tenant := first(a, genai.AIOpsTenantID, "tenant.id")
+	if tenant == "" {
+		tenant = e.who.tenant
+	}
+	b.str(c("tenant_id"), tenant)
+	b.str(c("event_name"), e.name)
+	b.str(c("name"), first(a, "gen_ai.evaluation.name", "aiops.policy.name", "aiops.budget.name", "aiops.feedback.kind"))
+	b.f64v(c("score_value"), float64Ptr(a, "gen_ai.evaluation.score.value", "aiops.feedback.rating", "aiops.budget.spent_usd"))
+	b.str(c("score_label"), first(a, "gen_ai.evaluation.score.label", "aiops.feedback.label", "aiops.budget.state"))
+	b.str(c("severity"), first(a, "aiops.policy.severity", "aiops.budget.severity"))
+	b.str(c("action"), first(a, "aiops.policy.action", "aiops.budget.action"))
+	b.str(c("explanation"), first(a, "gen_ai.evaluation.explanation", "aiops.feedback.comment", "aiops.policy.explanation"))
+	b.mapv(c("attributes"), flatten(b, a, nil))
+	b.str(c("insert_token"), token)
+	b.endRow()
+}
+
+// logEventName is a log record's event name: the EventName field, or the
+// event.name attribute older SDKs write.
+func logEventName(lr plog.LogRecord) string {
+	if n := lr.EventName(); n != "" {
+		return n
+	}
+	return get(lr.Attributes(), "event.name")
+}
+
+func duration(span ptrace.Span) uint64 {
+	if span.EndTimestamp() > span.StartTimestamp() {
+		return uint64(span.EndTimestamp() - span.StartTimestamp())
+	}
+	return 0
 }
 
 // count reads a non-negative integer attribute; anything else stores 0 and
 // is counted.
-func (r *spanRows) count(m pcommon.Map, k string) uint64 {
+func count(b *builder, m pcommon.Map, k string) uint64 {
 	v, ok := m.Get(k)
 	if !ok {
 		return 0
 	}
 	n, problem := genai.Count(v)
 	if problem != "" {
-		r.invalid["count_"+problem]++
+		b.repair("count_" + problem)
 	}
 	return uint64(n)
 }
 
+// usdMax is the largest per-row amount Decimal(18, 12) holds.
+var usdMax = decimal.NewFromInt(999_999)
+
 // usd reads a USD amount exactly to the picodollar: costattr writes amounts
 // below 2^53 picodollars, whose shortest float form is their exact decimal.
-func (r *spanRows) usd(m pcommon.Map, k string) decimal.Decimal {
+func usd(b *builder, m pcommon.Map, k string) decimal.Decimal {
 	v, ok := m.Get(k)
 	if !ok {
 		return decimal.Zero
 	}
 	var d decimal.Decimal
 	switch v.Type() {
-	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 9e6 {
-			r.invalid["bad_cost"]++
+	case pcommon.ValueTypeDouble, pcommon.ValueTypeInt:
+		f, ok := genai.Number(v)
+		if !ok {
+			b.repair("bad_cost")
 			return decimal.Zero
 		}
 		d = decimal.NewFromFloat(f)
-	case pcommon.ValueTypeInt:
-		d = decimal.NewFromInt(v.Int())
 	case pcommon.ValueTypeStr:
 		var err error
 		if d, err = decimal.NewFromString(v.Str()); err != nil {
-			r.invalid["bad_cost"]++
+			b.repair("bad_cost")
 			return decimal.Zero
 		}
 	default:
-		r.invalid["bad_cost"]++
+		b.repair("bad_cost")
 		return decimal.Zero
 	}
-	if d.IsNegative() || d.GreaterThan(decimal.NewFromInt(9_000_000)) {
-		r.invalid["bad_cost"]++
+	if d.IsNegative() || d.GreaterThan(usdMax) {
+		b.repair("bad_cost")
 		return decimal.Zero
 	}
 	return d.Round(12)
 }
 
-func (r *spanRows) strSlice(m pcommon.Map, k string) []string {
+func strSlice(b *builder, m pcommon.Map, k string) []string {
 	v, ok := m.Get(k)
 	if !ok {
 		return []string{}
 	}
 	if v.Type() != pcommon.ValueTypeSlice {
-		return []string{r.validUTF8(v.AsString())}
+		return []string{b.valid(v.AsString())}
 	}
 	s := v.Slice()
 	out := make([]string, s.Len())
 	for i := range out {
-		out[i] = r.validUTF8(s.At(i).AsString())
+		out[i] = b.valid(s.At(i).AsString())
 	}
 	return out
 }
 
-func (r *spanRows) flatten(m pcommon.Map, skip map[string]bool) map[string]string {
+func flatten(b *builder, m pcommon.Map, skip map[string]bool) map[string]string {
 	out := make(map[string]string, m.Len())
 	m.Range(func(k string, v pcommon.Value) bool {
 		if !skip[k] {
-			out[r.validUTF8(k)] = r.validUTF8(v.AsString())
+			out[b.valid(k)] = b.valid(v.AsString())
 		}
 		return true
 	})
@@ -286,10 +317,20 @@ func (r *spanRows) flatten(m pcommon.Map, skip map[string]bool) map[string]strin
 
 func boolAttr(m pcommon.Map, k string) bool {
 	v, ok := m.Get(k)
-	return ok && v.Type() == pcommon.ValueTypeBool && v.Bool()
+	if !ok {
+		return false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeBool:
+		return v.Bool()
+	case pcommon.ValueTypeStr:
+		t, _ := strconv.ParseBool(v.Str())
+		return t
+	}
+	return false
 }
 
-func floatPtr(m pcommon.Map, k string) *float32 {
+func float32Ptr(m pcommon.Map, k string) *float32 {
 	v, ok := m.Get(k)
 	if !ok {
 		return nil
@@ -302,36 +343,23 @@ func floatPtr(m pcommon.Map, k string) *float32 {
 	return &f32
 }
 
-func hexOrEmpty(b []byte, empty bool) string {
+func float64Ptr(m pcommon.Map, keys ...string) *float64 {
+	for _, k := range keys {
+		if v, ok := m.Get(k); ok {
+			if f, ok := genai.Number(v); ok {
+				return &f
+			}
+			if f, err := strconv.ParseFloat(v.AsString(), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				return &f
+			}
+		}
+	}
+	return nil
+}
+
+func idHex(b []byte, empty bool) string {
 	if empty {
 		return ""
 	}
 	return hex.EncodeToString(b)
-}
-
-// dedupToken identifies a batch by its spans, so the same request retried
-// (or re-read from the persistent queue after a crash) gets the same token
-// and ClickHouse drops the repeat.
-func dedupToken(td ptrace.Traces) string {
-	h := fnv.New128a()
-	var n [8]byte
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				sp := spans.At(k)
-				tid, sid := sp.TraceID(), sp.SpanID()
-				h.Write(tid[:])
-				h.Write(sid[:])
-				ts := uint64(sp.StartTimestamp())
-				for b := range n {
-					n[b] = byte(ts >> (8 * b))
-				}
-				h.Write(n[:])
-			}
-		}
-	}
-	return "aiops-" + hex.EncodeToString(h.Sum(nil))
 }

@@ -3,8 +3,8 @@ package chstore
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"reflect"
 	"time"
 
@@ -29,6 +29,13 @@ type Column struct {
 	Values any
 }
 
+// BatchError means the batch itself is wrong (ragged columns, values the
+// column type cannot hold): retrying cannot help.
+type BatchError struct{ Err error }
+
+func (e *BatchError) Error() string { return "invalid batch: " + e.Err.Error() }
+func (e *BatchError) Unwrap() error { return e.Err }
+
 // Rows is the number of rows in the batch; Validate checks that every
 // column agrees.
 func (b *Batch) Rows() int {
@@ -40,6 +47,13 @@ func (b *Batch) Rows() int {
 
 // Validate checks identifiers and column lengths before anything is sent.
 func (b *Batch) Validate() error {
+	if err := b.validate(); err != nil {
+		return &BatchError{Err: err}
+	}
+	return nil
+}
+
+func (b *Batch) validate() error {
 	if err := ValidIdent(b.Database); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -74,10 +88,10 @@ func (b *Batch) block() (*proto.Block, error) {
 	blk := &proto.Block{ServerContext: utc}
 	for i, c := range b.Columns {
 		if err := blk.AddColumn(c.Name, column.Type(c.Type)); err != nil {
-			return nil, fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)
+			return nil, &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
 		}
 		if _, err := blk.Columns[i].Append(c.Values); err != nil {
-			return nil, fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)
+			return nil, &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
 		}
 	}
 	return blk, nil

@@ -165,7 +165,8 @@ func (s *Server) Insert(ctx context.Context, b *Batch, dedupToken string) error 
 	}
 	for i, c := range b.Columns {
 		if err := batch.Column(i).Append(c.Values); err != nil {
-			return errors.Join(fmt.Errorf("column %s %s: %w", c.Name, c.Type, err), batch.Abort())
+			batch.Abort()
+			return &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
 		}
 	}
 	return batch.Send()

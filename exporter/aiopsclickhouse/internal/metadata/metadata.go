@@ -9,4 +9,5 @@ var Type = component.MustNewType("aiops_clickhouse")
 const (
 	ScopeName       = "github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse"
 	TracesStability = component.StabilityLevelDevelopment
+	LogsStability   = component.StabilityLevelDevelopment
 )

@@ -1,0 +1,179 @@
+// Package e2e runs the real otelcol-aiops binary: crash, restart and replay
+// tests that only a separate process can show.
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	binary = os.Getenv("AIOPS_BIN")
+	if binary == "" {
+		dir, err := os.MkdirTemp("", "aiops-e2e-bin-")
+		if err != nil {
+			panic(err)
+		}
+		binary = filepath.Join(dir, "otelcol-aiops")
+		cmd := exec.Command("go", "build", "-o", binary, "../../cmd/otelcol-aiops")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building otelcol-aiops: %v\n%s", err, out)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(dir)
+	}
+	code := m.Run()
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// collector is one otelcol-aiops process on its own ports and data directory.
+type collector struct {
+	t       *testing.T
+	dataDir string
+	config  string
+	grpc    int
+	metrics int
+	cmd     *exec.Cmd
+	log     *os.File
+}
+
+// newCollector writes config/embedded.yaml with ports of its own.
+func newCollector(t *testing.T, dataDir string) *collector {
+	t.Helper()
+	b, err := os.ReadFile("../../config/embedded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{t: t, dataDir: dataDir, grpc: freePort(t), metrics: freePort(t)}
+	cfg := strings.NewReplacer(
+		"127.0.0.1:4317", fmt.Sprintf("127.0.0.1:%d", c.grpc),
+		"127.0.0.1:4318", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"127.0.0.1:13133", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"port: 8888", fmt.Sprintf("port: %d", c.metrics),
+	).Replace(string(b))
+	c.config = filepath.Join(dataDir, "config.yaml")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *collector) start() {
+	c.t.Helper()
+	log, err := os.OpenFile(filepath.Join(c.dataDir, "collector.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.log = log
+	c.cmd = exec.Command(binary, "--config", c.config)
+	c.cmd.Env = append(os.Environ(), "AIOPS_DATA_DIR="+c.dataDir)
+	c.cmd.Stdout, c.cmd.Stderr = log, log
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.grpc)); err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("collector did not listen within 60s; see %s", log.Name())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *collector) signal(sig syscall.Signal) {
+	c.t.Helper()
+	if err := c.cmd.Process.Signal(sig); err != nil {
+		c.t.Fatal(err)
+	}
+	c.cmd.Wait()
+	c.log.Close()
+}
+
+// metric sums a counter or gauge for the aiops_clickhouse exporter.
+func (c *collector) metric(name string) (float64, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.metrics))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var sum float64
+	found := false
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) || !strings.Contains(line, `exporter="aiops_clickhouse"`) {
+			continue
+		}
+		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return 0, err
+		}
+		sum += f
+		found = true
+	}
+	if !found {
+		return 0, fmt.Errorf("no %s for aiops_clickhouse yet", name)
+	}
+	return sum, sc.Err()
+}
+
+// drain waits until the exporter's queue has stayed empty for a while, so
+// everything accepted has been written.
+func (c *collector) drain(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	empty := 0
+	for empty < 6 {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("queue did not drain within %s", timeout)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if n, err := c.metric("otelcol_exporter_queue_size"); err == nil && n == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+	}
+}
+
+// waitForInsert returns as soon as the exporter reports a new insert.
+func (c *collector) waitForInsert(timeout time.Duration) {
+	before, _ := c.metric("aiops_exporter_rows_written")
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		if n, err := c.metric("aiops_exporter_rows_written"); err == nil && n > before {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
