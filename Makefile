@@ -10,7 +10,7 @@ OCB_VERSION := v0.161.0
 TOOLS := $(CURDIR)/.tools/bin
 OCB := $(TOOLS)/builder
 
-.PHONY: all build libchdb ocb generate test demo fmt vet clean
+.PHONY: all build libchdb ocb generate test soak demo fmt vet clean
 
 all: build
 
@@ -39,9 +39,13 @@ fmt:
 	gofmt -l -w $$(git ls-files '*.go' | grep -v '^cmd/otelcol-aiops/\(main\|components\).go$$')
 
 # The whole suite, on the real embedded engine. OCB lets the regeneration test
-# find the pinned builder.
-test: libchdb ocb vet
-	OCB=$(OCB) $(GO) test -count=1 ./...
+# find the pinned builder; AIOPS_BIN gives the crash tests the built binary.
+test: libchdb ocb vet build
+	OCB=$(OCB) AIOPS_BIN=$(CURDIR)/bin/otelcol-aiops $(GO) test -count=1 ./...
+
+# Long forms of the crash tests (more requests, more kills).
+soak: libchdb build
+	AIOPS_SOAK=1 AIOPS_BIN=$(CURDIR)/bin/otelcol-aiops $(GO) test -count=1 -timeout 60m -v ./test/e2e/
 
 demo: build libchdb
 	./scripts/demo.sh

@@ -119,8 +119,13 @@ func (c *collector) signal(sig syscall.Signal) {
 	c.log.Close()
 }
 
-// metric sums a counter or gauge for the aiops_clickhouse exporter.
+// metric sums a counter or gauge: exporterhelper's carry an exporter label,
+// our own aiops_* metrics (one exporter here) do not.
 func (c *collector) metric(name string) (float64, error) {
+	label := `exporter="aiops_clickhouse"`
+	if strings.HasPrefix(name, "aiops_") {
+		label = ""
+	}
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.metrics))
 	if err != nil {
 		return 0, err
@@ -132,7 +137,7 @@ func (c *collector) metric(name string) (float64, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, name) || !strings.Contains(line, `exporter="aiops_clickhouse"`) {
+		if !strings.HasPrefix(line, name) || !strings.Contains(line, label) {
 			continue
 		}
 		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
