@@ -330,3 +330,39 @@ func TestEveryTableRoundTripsEdgeValues(t *testing.T) {
 		t.Errorf("evaluation joined %d spans, want 1", n)
 	}
 }
+
+func TestResponseIDOnlyEvaluationIsLinkedToItsSpan(t *testing.T) {
+	push, logs := startWith(t, testConfig("link"), nil)
+	td := sampleTraces()
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("gen_ai.response.id", "chatcmpl-'abc\\")
+	if err := push.ConsumeTraces(context.Background(), td); err != nil {
+		t.Fatal(err)
+	}
+	ld := plog.NewLogs()
+	for _, id := range []string{"chatcmpl-'abc\\", "chatcmpl-unknown"} {
+		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.SetEventName("gen_ai.evaluation.result")
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+		lr.Attributes().PutStr("gen_ai.response.id", id)
+		lr.Attributes().PutStr("gen_ai.evaluation.name", "faithfulness")
+		lr.Attributes().PutDouble("gen_ai.evaluation.score.value", 0.9)
+	}
+	if err := logs.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := openStore(t).Query(context.Background(), `SELECT e.response_id, e.trace_id, e.span_id, s.span_name
+		FROM link.genai_events e LEFT JOIN link.genai_spans s ON e.trace_id = s.trace_id AND e.span_id = s.span_id
+		ORDER BY e.response_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows.Data) != 2 {
+		t.Fatalf("rows: %v", rows.Data)
+	}
+	if r := rows.Data[0]; r[0] != "chatcmpl-'abc\\" || r[1] != "01020300000000000000000000000000" || r[2] != "0100000000000000" || r[3] != "chat gpt-4o" {
+		t.Errorf("linked evaluation: %v", r)
+	}
+	if r := rows.Data[1]; r[0] != "chatcmpl-unknown" || r[2] != "" {
+		t.Errorf("an evaluation of an unknown response stays unlinked: %v", r)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -219,11 +218,60 @@ func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	if other > 0 {
 		e.skipped.Add(ctx, int64(other), metric.WithAttributes(attribute.String("reason", "not_a_genai_event")))
 	}
+	e.linkResponses(ctx, evs)
 	err := e.writeAll(ctx, evs)
 	if err != nil && consumererror.IsPermanent(err) {
 		return e.deadLetterLogs(ctx, ld, err)
 	}
 	return err
+}
+
+// linkResponses gives events that name only a gen_ai.response.id the trace
+// and span of the call that produced it, when that span is already stored.
+// Unlinked ones keep response_id, which still joins at query time.
+func (e *chExporter) linkResponses(ctx context.Context, t *tableRows) {
+	spanCol, traceCol, respCol := t.s.col("span_id"), t.s.col("trace_id"), t.s.col("response_id")
+	want := map[string]bool{}
+	for _, b := range t.groups {
+		for i := 0; i < b.n; i++ {
+			if b.strs[spanCol][i] == "" && b.strs[respCol][i] != "" {
+				want[b.strs[respCol][i]] = true
+			}
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	rows, err := e.store.Query(ctx, "SELECT response_id, any(trace_id), any(span_id) FROM "+e.cfg.Database+
+		".genai_spans WHERE response_id IN {ids:Array(String)} GROUP BY response_id", chstore.ArrayParam("ids", ids))
+	if err != nil {
+		e.logger.Warn("could not look up spans for response ids; events keep response_id only", zap.Error(err))
+		return
+	}
+	found := map[string][2]string{}
+	for _, r := range rows.Data {
+		found[r[0].(string)] = [2]string{r[1].(string), r[2].(string)}
+	}
+	var unlinked int64
+	for _, b := range t.groups {
+		for i := 0; i < b.n; i++ {
+			if b.strs[spanCol][i] != "" || b.strs[respCol][i] == "" {
+				continue
+			}
+			if ids, ok := found[b.strs[respCol][i]]; ok {
+				b.strs[traceCol][i], b.strs[spanCol][i] = ids[0], ids[1]
+			} else {
+				unlinked++
+			}
+		}
+	}
+	if unlinked > 0 {
+		e.skipped.Add(ctx, unlinked, metric.WithAttributes(attribute.String("reason", "event_response_id_not_found_yet")))
+	}
 }
 
 // writeAll writes each table's rows. A table that fails transiently makes
@@ -301,9 +349,8 @@ func (e *chExporter) write(ctx context.Context, t *tableRows) error {
 // Rows and their token are committed in one insert, so a request is either
 // wholly there or not at all.
 func (e *chExporter) committedTokens(ctx context.Context, table string, tokens []string) (map[string]bool, error) {
-	list := "['" + strings.Join(tokens, "','") + "']" // tokens are hex we made; bound as data
 	rows, err := e.store.Query(ctx, "SELECT DISTINCT insert_token FROM "+e.cfg.Database+"."+table+
-		" WHERE insert_token IN {tokens:Array(String)}", chstore.Param{Name: "tokens", Value: list})
+		" WHERE insert_token IN {tokens:Array(String)}", chstore.ArrayParam("tokens", tokens))
 	if err != nil {
 		return nil, err
 	}

@@ -94,6 +94,7 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.str(c("team"), get(attrs, genai.AIOpsTeam))
 	b.str(c("feature"), get(attrs, genai.AIOpsFeature))
 	b.str(c("conversation_id"), get(attrs, genai.ConversationID))
+	b.str(c("response_id"), get(attrs, genai.ResponseID))
 
 	b.str(c("operation"), get(attrs, genai.OperationName))
 	b.str(c("provider"), get(attrs, genai.ProviderName))
@@ -198,6 +199,7 @@ func addEvent(b *builder, e eventRow, token string) {
 	b.timev(c("timestamp"), e.ts.AsTime())
 	b.str(c("trace_id"), idHex(e.traceID[:], e.traceID.IsEmpty()))
 	b.str(c("span_id"), idHex(e.spanID[:], e.spanID.IsEmpty()))
+	b.str(c("response_id"), get(a, genai.ResponseID))
 	b.str(c("service_name"), e.who.service)
 	b.str(c("workload"), e.who.workload)
 	user := first(a, genai.AIOpsUserID, "user.id", "aiops.feedback.user_id")

@@ -270,11 +270,14 @@ func (e *Engine) DataDir() string { return e.dataDir }
 func (e *Engine) LibraryPath() string { return e.libPath }
 
 // Param is a value bound to a {name:Type} placeholder. Values never become
-// SQL text: the engine parses them as data of the placeholder's type.
+// SQL text: the engine parses Value as data of the placeholder's type, in
+// ClickHouse's Escaped text format (use EscapeParam for a String).
 type Param struct{ Name, Value string }
 
-// The engine reads parameter values in the Escaped (TSV) text format.
 var paramEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`, "\b", `\b`, "\f", `\f`)
+
+// EscapeParam renders a String value in the Escaped format parameters use.
+func EscapeParam(v string) string { return paramEscaper.Replace(v) }
 
 // Query runs one statement and returns its output in format (for example
 // "TSVRaw", "JSONEachRow", "RowBinary"). The query may hold any bytes.
@@ -290,12 +293,9 @@ func (e *Engine) Query(ctx context.Context, query, format string, params ...Para
 		n := len(params)
 		names, values := make([]unsafe.Pointer, n), make([]unsafe.Pointer, n)
 		nameLens, valueLens := make([]uintptr, n), make([]uintptr, n)
-		escaped := make([]string, n)
 		for i, p := range params {
 			names[i], nameLens[i] = strPtr(p.Name), uintptr(len(p.Name))
-			v := paramEscaper.Replace(p.Value)
-			escaped[i] = v
-			values[i], valueLens[i] = strPtr(v), uintptr(len(v))
+			values[i], valueLens[i] = strPtr(p.Value), uintptr(len(p.Value))
 		}
 		res = e.api.queryParamsN(e.conn, strPtr(query), uintptr(len(query)), strPtr(format), uintptr(len(format)),
 			unsafe.Pointer(&names[0]), unsafe.Pointer(&nameLens[0]), unsafe.Pointer(&values[0]), unsafe.Pointer(&valueLens[0]), uintptr(n))
@@ -304,7 +304,6 @@ func (e *Engine) Query(ctx context.Context, query, format string, params ...Para
 		runtime.KeepAlive(nameLens)
 		runtime.KeepAlive(valueLens)
 		runtime.KeepAlive(params)
-		runtime.KeepAlive(escaped)
 	}
 	runtime.KeepAlive(query)
 	runtime.KeepAlive(format)

@@ -402,7 +402,7 @@ func TestParamsAreBoundNotSpliced(t *testing.T) {
 	v := "x'); DROP DATABASE conc; --\x00\n\nend"
 	res, err := e.Query(context.Background(),
 		"SELECT length({v:String}), {v:String} = unhex({h:String})", "TSVRaw",
-		Param{Name: "v", Value: v}, Param{Name: "h", Value: hex.EncodeToString([]byte(v))})
+		Param{Name: "v", Value: EscapeParam(v)}, Param{Name: "h", Value: hex.EncodeToString([]byte(v))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func Migrate(ctx context.Context, s Store, o SchemaOptions, appliedBy string) ([
 			}
 		}
 		err := s.Exec(ctx, "INSERT INTO "+o.Database+".schema_migrations (version, name, applied_by) SELECT {v:UInt32}, {n:String}, {by:String}",
-			Param{"v", strconv.Itoa(m.Version)}, Param{"n", m.Name}, Param{"by", appliedBy})
+			Param{"v", strconv.Itoa(m.Version)}, StringParam("n", m.Name), StringParam("by", appliedBy))
 		if err != nil {
 			return applied, fmt.Errorf("record migration %d: %w", m.Version, err)
 		}

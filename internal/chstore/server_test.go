@@ -45,7 +45,7 @@ func TestServerRoundTripAndDedup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows, err := s.Query(ctx, "SELECT count(), groupArray(user_id) FROM "+db+".genai_spans WHERE span_id IN {ids:Array(String)}", Param{"ids", "['a','b']"})
+	rows, err := s.Query(ctx, "SELECT count(), groupArray(user_id) FROM "+db+".genai_spans WHERE span_id IN {ids:Array(String)}", ArrayParam("ids", []string{"a", "b"}))
 	if err != nil {
 		t.Fatal(err)
 	}

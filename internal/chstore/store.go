@@ -8,6 +8,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chdb"
 )
 
 // Store is a ClickHouse to write to and read from.
@@ -26,7 +29,9 @@ type Store interface {
 	Close() error
 }
 
-// Param binds a value to a {name:Type} placeholder.
+// Param binds a value to a {name:Type} placeholder. Value is the text
+// ClickHouse parses for the placeholder's type (Escaped format): use
+// StringParam and ArrayParam for strings; numbers and identifiers as is.
 type Param struct{ Name, Value string }
 
 // Rows is a query result.
@@ -58,3 +63,31 @@ func ValidIdent(s string) error {
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// StringParam binds a String value; the text is escaped as the engine reads it.
+func StringParam(name, value string) Param { return Param{Name: name, Value: chdb.EscapeParam(value)} }
+
+// ArrayParam binds an Array(String) value. Its text is an array literal whose
+// elements are quoted strings; quotes and backslashes are escaped so no value
+// can end its string early.
+func ArrayParam(name string, values []string) Param { return Param{Name: name, Value: arrayLiteral(values)} }
+
+func arrayLiteral(values []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, v := range values {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\'')
+		for j := 0; j < len(v); j++ {
+			if v[j] == '\'' || v[j] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(v[j])
+		}
+		b.WriteByte('\'')
+	}
+	b.WriteByte(']')
+	return b.String()
+}

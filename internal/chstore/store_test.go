@@ -275,3 +275,24 @@ func TestQueryReadsEveryBlock(t *testing.T) {
 		t.Fatalf("multi-block result: %d rows, %v", len(big.Data), err)
 	}
 }
+
+func TestArrayParamIsBoundSafely(t *testing.T) {
+	s := openStore(t)
+	vals := []string{"plain", "it's", `back\slash`, "'] , ['x", "", "日本\n\t"}
+	rows, err := s.Query(context.Background(), "SELECT {a:Array(String)}, {s:String}", ArrayParam("a", vals), StringParam("s", vals[5]+"\\"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows.Data[0][1] != vals[5]+"\\" {
+		t.Errorf("string: %q", rows.Data[0][1])
+	}
+	got := rows.Data[0][0].([]string)
+	if len(got) != len(vals) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range vals {
+		if got[i] != vals[i] {
+			t.Errorf("value %d: got %q want %q", i, got[i], vals[i])
+		}
+	}
+}

@@ -59,6 +59,7 @@ var GenAISpanColumns = []ColumnDef{
 	{Name: "team", Type: "LowCardinality(String)"},
 	{Name: "feature", Type: "LowCardinality(String)"},
 	{Name: "conversation_id", Type: "String", Codec: "CODEC(ZSTD(1))"},
+	{Name: "response_id", Type: "String", Codec: "CODEC(ZSTD(1))"},
 	{Name: "operation", Type: "LowCardinality(String)"},
 	{Name: "provider", Type: "LowCardinality(String)"},
 	{Name: "request_model", Type: "LowCardinality(String)"},
@@ -102,6 +103,8 @@ var GenAIEventColumns = []ColumnDef{
 	{Name: "timestamp", Type: "DateTime64(9)", Codec: "CODEC(Delta, ZSTD(1))"},
 	{Name: "trace_id", Type: "String", Codec: "CODEC(ZSTD(1))"},
 	{Name: "span_id", Type: "String", Codec: "CODEC(ZSTD(1))"},
+	// response_id links an evaluation that names only the response it judges.
+	{Name: "response_id", Type: "String", Codec: "CODEC(ZSTD(1))"},
 	{Name: "service_name", Type: "LowCardinality(String)"},
 	{Name: "workload", Type: "LowCardinality(String)"},
 	{Name: "user_id", Type: "String", Codec: "CODEC(ZSTD(1))"},
@@ -141,6 +144,7 @@ var (
 		Indexes: []string{
 			"INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",
 			"INDEX idx_user_id user_id TYPE bloom_filter(0.01) GRANULARITY 1",
+			"INDEX idx_response_id response_id TYPE bloom_filter(0.001) GRANULARITY 1",
 			insertTokenIndex,
 		},
 		// Monthly partitions keep part counts low at one insert per second.

@@ -40,7 +40,7 @@ func TestClusterDDL(t *testing.T) {
 	// Every statement is valid ClickHouse: the real engine parses it.
 	s := openStore(t)
 	for _, stmt := range stmts {
-		if _, err := s.Query(context.Background(), "SELECT formatQuery({q:String})", Param{"q", stmt}); err != nil {
+		if _, err := s.Query(context.Background(), "SELECT formatQuery({q:String})", StringParam("q", stmt)); err != nil {
 			t.Errorf("engine cannot parse:\n%s\n%v", stmt, err)
 		}
 	}
