@@ -28,12 +28,32 @@ var genaiEventNames = map[string]bool{
 	"gen_ai.evaluation.result": true,
 }
 
-// promoted keys have their own columns and are left out of the attributes map
-// (content would otherwise be stored twice).
-var promoted = map[string]bool{genai.InputMessages: true, genai.OutputMessages: true}
+// promoted keys have columns of their own; the attributes map keeps
+// everything else, so nothing is stored twice.
+var promoted = setOf(
+	genai.InputMessages, genai.OutputMessages, genai.ErrorType, genai.FinishReasons, genai.RequestStream,
+	genai.AIOpsWorkload, genai.AIOpsUserID, genai.AIOpsTenantID, genai.AIOpsTeam, genai.AIOpsFeature,
+	genai.ConversationID, genai.ResponseID, genai.OperationName, genai.ProviderName, genai.RequestModel,
+	genai.ResponseModel, genai.AIOpsModelPinned, genai.AgentName, genai.ToolName, genai.DataSourceID,
+	genai.PromptName, genai.PromptVersion, "aiops.retrieval.docs", "aiops.retrieval.top_score",
+	"aiops.retrieval.min_score", genai.InputTokens, genai.OutputTokens, genai.CacheReadTokens,
+	genai.CacheCreateTokens, genai.CacheWriteTokens, genai.ReasoningTokens, genai.UsageCost,
+	genai.AIOpsCostInput, genai.AIOpsCostCached, genai.AIOpsCostCacheWrite, genai.AIOpsCostOutput,
+	genai.AIOpsCostReasoning, genai.AIOpsCostSource, genai.AIOpsPriceID, genai.AIOpsContentCapture,
+	genai.AIOpsContentSHA256, genai.AIOpsPolicyFlags,
+)
 
-// skipResource keeps our own bookkeeping out of resource_attributes.
-var skipResource = map[string]bool{insertTokenKey: true}
+// resourcePromoted are resource keys with columns of their own, plus our
+// request token.
+var resourcePromoted = setOf("service.name", "service.version", "deployment.environment.name", insertTokenKey)
+
+func setOf(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
 
 func get(m pcommon.Map, k string) string {
 	if v, ok := m.Get(k); ok {
@@ -148,7 +168,7 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.str(c("input_messages"), in)
 	b.str(c("output_messages"), out)
 	b.mapv(c("attributes"), flatten(b, attrs, promoted))
-	b.mapv(c("resource_attributes"), flatten(b, rattrs, skipResource))
+	b.mapv(c("resource_attributes"), flatten(b, rattrs, resourcePromoted))
 	b.str(c("insert_token"), token)
 	b.endRow()
 }
@@ -257,8 +277,11 @@ func count(b *builder, m pcommon.Map, k string) uint64 {
 // usdMax is the largest per-row amount Decimal(18, 12) holds.
 var usdMax = decimal.NewFromInt(999_999)
 
-// usd reads a USD amount exactly to the picodollar: costattr writes amounts
-// below 2^53 picodollars, whose shortest float form is their exact decimal.
+const usdMaxFloat = 999_999
+
+// usd reads a USD amount exactly to the picodollar. costattr writes amounts
+// as float64; below 2^53 picodollars (about 9,000 USD) rounding the scaled
+// float recovers the exact integer. A decimal string is read exactly.
 func usd(b *builder, m pcommon.Map, k string) decimal.Decimal {
 	v, ok := m.Get(k)
 	if !ok {
@@ -268,11 +291,14 @@ func usd(b *builder, m pcommon.Map, k string) decimal.Decimal {
 	switch v.Type() {
 	case pcommon.ValueTypeDouble, pcommon.ValueTypeInt:
 		f, ok := genai.Number(v)
-		if !ok {
+		if !ok || f < 0 || f > usdMaxFloat {
 			b.repair("bad_cost")
 			return decimal.Zero
 		}
-		d = decimal.NewFromFloat(f)
+		if f == 0 {
+			return decimal.Zero
+		}
+		return decimal.New(int64(math.Round(f*1e12)), -12)
 	case pcommon.ValueTypeStr:
 		var err error
 		if d, err = decimal.NewFromString(v.Str()); err != nil {

@@ -1,0 +1,139 @@
+package chstore
+
+import (
+	"context"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// An older collector created only the first migrations; a newer one adds the
+// rest at start and leaves the old rows alone.
+func TestNewerCollectorMigratesAnOlderSchema(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	all := Migrations
+	Migrations = all[:1]
+	_, err := Migrate(ctx, s, SchemaOptions{Database: "evolve"}, "old collector")
+	Migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Insert(ctx, spanBatch("evolve", []string{"old-1", "old-2"}), "old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(ctx, s, "evolve"); err == nil || !strings.Contains(err.Error(), "migration 2 (genai_events) not applied") {
+		t.Fatalf("verify on the old schema: %v", err)
+	}
+	applied, err := Migrate(ctx, s, SchemaOptions{Database: "evolve"}, "new collector")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != len(all)-1 || applied[0] != 2 {
+		t.Fatalf("applied %v", applied)
+	}
+	if err := Verify(ctx, s, "evolve"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "SELECT count() FROM evolve.genai_spans"); n != 2 {
+		t.Fatalf("old rows: %d", n)
+	}
+}
+
+// fillValue is a distinctive non-zero value of a column type.
+func fillValue(typ string, row int) any {
+	switch typ {
+	case "String", "LowCardinality(String)":
+		return []string{"héllo ✓ " + strings.Repeat("x", row), ""}[row]
+	case "UInt64":
+		return []uint64{math.MaxUint64, 0}[row]
+	case "UInt32":
+		return []uint32{math.MaxUint32, 0}[row]
+	case "UInt16":
+		return []uint16{math.MaxUint16, 0}[row]
+	case "Bool":
+		return []bool{true, false}[row]
+	case "Nullable(Float32)":
+		f := float32(0.125)
+		return []*float32{&f, nil}[row]
+	case "Nullable(Float64)":
+		f := -2.5
+		return []*float64{&f, nil}[row]
+	case "Decimal(18, 12)":
+		return []decimal.Decimal{decimal.RequireFromString("999999.999999999999"), decimal.Zero}[row]
+	case "Array(LowCardinality(String))":
+		return [][]string{{"a", "ü", ""}, {}}[row]
+	case "Map(LowCardinality(String), String)":
+		return []map[string]string{{"k": "v", "ключ": "значение", "": "empty key"}, {}}[row]
+	case "DateTime64(9)":
+		return []time.Time{time.Date(2026, 11, 21, 23, 59, 59, 999999999, time.UTC), time.Unix(0, 1).UTC()}[row]
+	}
+	panic("no value for " + typ)
+}
+
+func TestEveryColumnOfEveryTableRoundTrips(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	if _, err := Migrate(ctx, s, SchemaOptions{Database: "everycol"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range []Table{genaiSpansTable, genaiEventsTable, spansTable} {
+		b := &Batch{Database: "everycol", Table: tbl.Name}
+		for _, c := range tbl.Columns {
+			// Two rows: distinctive values, then zero and empty ones.
+			v0, v1 := reflect.ValueOf(fillValue(c.Type, 0)), reflect.ValueOf(fillValue(c.Type, 1))
+			sl := reflect.MakeSlice(reflect.SliceOf(v0.Type()), 0, 2)
+			sl = reflect.Append(sl, v0, v1)
+			b.Columns = append(b.Columns, Column{Name: c.Name, Type: c.Type, Values: sl.Interface()})
+		}
+		if err := s.Insert(ctx, b, ""); err != nil {
+			t.Fatalf("%s: %v", tbl.Name, err)
+		}
+		rows, err := s.Query(ctx, "SELECT * FROM everycol."+tbl.Name+" ORDER BY timestamp DESC")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows.Data) != 2 {
+			t.Fatalf("%s: %d rows", tbl.Name, len(rows.Data))
+		}
+		for r := 0; r < 2; r++ {
+			for _, c := range tbl.Columns {
+				got, want := rows.Data[r][rows.Col(c.Name)], fillValue(c.Type, r)
+				if !sameValue(got, want) {
+					t.Errorf("%s.%s row %d: got %#v, want %#v", tbl.Name, c.Name, r, got, want)
+				}
+			}
+		}
+	}
+}
+
+func sameValue(got, want any) bool {
+	switch w := want.(type) {
+	case decimal.Decimal:
+		g, ok := got.(decimal.Decimal)
+		return ok && g.Equal(w)
+	case *float32:
+		if w == nil {
+			return got == nil
+		}
+		g, ok := got.(*float32)
+		return ok && *g == *w
+	case *float64:
+		if w == nil {
+			return got == nil
+		}
+		g, ok := got.(*float64)
+		return ok && *g == *w
+	case time.Time:
+		g, ok := got.(time.Time)
+		return ok && g.Equal(w)
+	case []string:
+		g, ok := got.([]string)
+		return ok && (len(g) == 0 && len(w) == 0 || reflect.DeepEqual(g, w))
+	}
+	return reflect.DeepEqual(got, want)
+}
