@@ -80,11 +80,12 @@ func migrateCommand(info component.BuildInfo) *cobra.Command {
 	var sf storeFlags
 	var printOnly bool
 	var ttl, contentTTL int
+	var cluster string
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply the schema migrations (for deployments that set create_schema: false)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := chstore.SchemaOptions{Database: sf.database, TTLDays: ttl, ContentTTLDays: contentTTL}
+			opts := chstore.SchemaOptions{Database: sf.database, TTLDays: ttl, ContentTTLDays: contentTTL, Cluster: cluster}
 			if printOnly {
 				stmts, err := chstore.SchemaSQL(opts)
 				if err != nil {
@@ -110,6 +111,7 @@ func migrateCommand(info component.BuildInfo) *cobra.Command {
 	cmd.Flags().BoolVar(&printOnly, "print", false, "print the SQL instead of running it")
 	cmd.Flags().IntVar(&ttl, "ttl-days", 0, "row TTL in days (0 keeps rows)")
 	cmd.Flags().IntVar(&contentTTL, "content-ttl-days", 0, "prompt/response text TTL in days (0 = row TTL)")
+	cmd.Flags().StringVar(&cluster, "cluster", "", "create Replicated + Distributed tables ON CLUSTER this cluster (server only)")
 	return cmd
 }
 

@@ -39,6 +39,9 @@ func TestMigrateAndQuerySubcommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "CREATE TABLE IF NOT EXISTS ops.genai_spans") || !strings.Contains(out, "INTERVAL 30 DAY") {
 		t.Fatalf("migrate --print: %v\n%s", err, out)
 	}
+	if out, err := runCmd(t, "migrate", "--print", "--cluster", "prod"); err != nil || !strings.Contains(out, "genai_spans_local ON CLUSTER prod") {
+		t.Fatalf("migrate --print --cluster: %v\n%s", err, out)
+	}
 	if _, err := runCmd(t, "migrate", "--print", "--database", "bad-name"); err == nil {
 		t.Fatal("bad database name accepted")
 	}
