@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"reflect"
 	"time"
 
@@ -90,11 +91,45 @@ func (b *Batch) block() (*proto.Block, error) {
 		if err := blk.AddColumn(c.Name, column.Type(c.Type)); err != nil {
 			return nil, &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
 		}
-		if _, err := blk.Columns[i].Append(c.Values); err != nil {
+		if err := appendValues(blk.Columns[i], c); err != nil {
 			return nil, &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
 		}
 	}
 	return blk, nil
+}
+
+// rowAppender is what clickhouse-go's block columns and batch columns share.
+type rowAppender interface{ AppendRow(v any) error }
+
+// appendValues fills a clickhouse-go column. Both stores use it, so both
+// build the same column values. LowCardinality strings go row by row with
+// interned boxes: the bulk path reflects over the slice and boxes every value.
+func appendValues(col any, c Column) error {
+	if strs, ok := c.Values.([]string); ok && strings.HasPrefix(c.Type, "LowCardinality(") {
+		ra := col.(rowAppender)
+		boxed := make(map[string]any, 64)
+		for _, s := range strs {
+			v, ok := boxed[s]
+			if !ok {
+				v = s
+				boxed[s] = v
+			}
+			if err := ra.AppendRow(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch a := col.(type) {
+	case interface {
+		Append(v any) ([]uint8, error)
+	}:
+		_, err := a.Append(c.Values)
+		return err
+	case interface{ Append(v any) error }:
+		return a.Append(c.Values)
+	}
+	return fmt.Errorf("column type %T cannot append", col)
 }
 
 // EncodeNative encodes the batch as one block of ClickHouse's Native format.

@@ -164,7 +164,7 @@ func (s *Server) Insert(ctx context.Context, b *Batch, dedupToken string) error 
 		return err
 	}
 	for i, c := range b.Columns {
-		if err := batch.Column(i).Append(c.Values); err != nil {
+		if err := appendValues(batch.Column(i), c); err != nil {
 			batch.Abort()
 			return &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
 		}
