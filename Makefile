@@ -10,7 +10,7 @@ OCB_VERSION := v0.161.0
 TOOLS := $(CURDIR)/.tools/bin
 OCB := $(TOOLS)/builder
 
-.PHONY: all build libchdb ocb generate test soak demo fmt vet clean
+.PHONY: all build libchdb ocb generate test soak bench demo fmt vet clean
 
 all: build
 
@@ -46,6 +46,12 @@ test: libchdb ocb vet build
 # Long forms of the crash tests (more requests, more kills).
 soak: libchdb build
 	AIOPS_SOAK=1 AIOPS_BIN=$(CURDIR)/bin/otelcol-aiops $(GO) test -count=1 -timeout 60m -v ./test/e2e/
+
+# Component benchmarks, then the end-to-end runs (full pipeline vs baseline).
+bench: build libchdb
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./processor/... ./internal/pricing/ ./exporter/...
+	$(GO) build -o bin/aiops-bench ./cmd/aiops-bench
+	./bin/aiops-bench -bin bin/otelcol-aiops -duration $${BENCH_DURATION:-60s}
 
 demo: build libchdb
 	./scripts/demo.sh
