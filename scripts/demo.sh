@@ -12,7 +12,7 @@ TRACES="${DEMO_TRACES:-2000}"
 mkdir -p "$DATA"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in 4317 4318 8888 13133; do
+for p in 4317 4318 4320 8888 13133; do
   if port_busy "$p"; then
     echo "demo: 127.0.0.1:$p is in use; stop whatever holds it (another collector?) and retry" >&2
     exit 1

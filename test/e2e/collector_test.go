@@ -72,6 +72,7 @@ func newCollector(t *testing.T, dataDir string) *collector {
 		"127.0.0.1:4317", fmt.Sprintf("127.0.0.1:%d", c.grpc),
 		"127.0.0.1:4318", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"127.0.0.1:13133", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"127.0.0.1:4320", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"port: 8888", fmt.Sprintf("port: %d", c.metrics),
 	).Replace(string(b))
 	c.config = filepath.Join(dataDir, "config.yaml")
