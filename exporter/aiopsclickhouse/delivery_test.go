@@ -185,14 +185,20 @@ func TestRegroupedRequestsAfterACrashAreStoredOnce(t *testing.T) {
 	if err := push.ConsumeTraces(context.Background(), merge(a)); err != nil {
 		t.Fatal(err)
 	}
-	if n := scalar(t, "SELECT count() FROM regroup.genai_spans"); n != uint64(300) {
-		t.Fatalf("%d rows, want 300", n)
+	// A client re-sent c after losing its reply: both copies, one token, one batch.
+	d := manyTraces(4, 100)
+	stamp(d)
+	if err := push.ConsumeTraces(context.Background(), merge(d, d, d)); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalar(t, "SELECT count() FROM regroup.genai_spans"); n != uint64(400) {
+		t.Fatalf("%d rows, want 400", n)
 	}
 	if n := scalar(t, "SELECT toUInt64(count() - uniqExact(span_id)) FROM regroup.genai_spans"); n != uint64(0) {
 		t.Fatalf("%d duplicates", n)
 	}
-	if n := scalar(t, "SELECT sum(requests) FROM regroup.genai_usage_hourly"); n != uint64(300) {
-		t.Fatalf("rollup counted %d requests, want 300", n)
+	if n := scalar(t, "SELECT sum(requests) FROM regroup.genai_usage_hourly"); n != uint64(400) {
+		t.Fatalf("rollup counted %d requests, want 400", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"net/url"
 	"sort"
 	"sync"
@@ -148,11 +149,18 @@ func (t *tableRows) group(token string) *builder {
 
 func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	gen, evs, other := newTableRows(genaiSpansSchema), newTableRows(genaiEventsSchema), newTableRows(spansSchema)
-	var notStored int
+	var notStored, repeated int
+	dup := repeats{}
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		tok := resourceToken(rs.Resource(), func() string { return tracesToken(td) })
+		if dup.seen(tok, func(h hash.Hash) { hashResourceSpans(h, rs) }) {
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				repeated += rs.ScopeSpans().At(j).Spans().Len()
+			}
+			continue
+		}
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
@@ -182,6 +190,9 @@ func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	if notStored > 0 {
 		e.skipped.Add(ctx, int64(notStored), metric.WithAttributes(attribute.String("reason", "spans_table_disabled")))
 	}
+	if repeated > 0 {
+		e.skipped.Add(ctx, int64(repeated), metric.WithAttributes(attribute.String("reason", "repeated_request")))
+	}
 	err := e.writeAll(ctx, gen, evs, other)
 	if err != nil && consumererror.IsPermanent(err) {
 		return e.deadLetterTraces(ctx, td, err)
@@ -192,10 +203,19 @@ func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	evs := newTableRows(genaiEventsSchema)
 	var other int
+	dup := repeats{}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		tok := resourceToken(rl.Resource(), func() string { return logsToken(ld) })
+		if dup.seen(tok, func(h hash.Hash) { hashResourceLogs(h, rl) }) {
+			n := 0
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				n += rl.ScopeLogs().At(j).LogRecords().Len()
+			}
+			e.skipped.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", "repeated_request")))
+			continue
+		}
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()

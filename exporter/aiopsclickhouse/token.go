@@ -26,21 +26,9 @@ const insertTokenKey = "aiops.insert_token"
 // replay after a crash, a client re-sending a batch) give the same token.
 func tracesToken(td ptrace.Traces) string {
 	h := fnv.New128a()
-	var buf [8]byte
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				sp := spans.At(k)
-				tid, sid := sp.TraceID(), sp.SpanID()
-				h.Write(tid[:])
-				h.Write(sid[:])
-				binary.LittleEndian.PutUint64(buf[:], uint64(sp.StartTimestamp()))
-				h.Write(buf[:])
-			}
-		}
+		hashResourceSpans(h, rss.At(i))
 	}
 	return "t" + hex.EncodeToString(h.Sum(nil))
 }
@@ -48,25 +36,63 @@ func tracesToken(td ptrace.Traces) string {
 // logsToken identifies a request by its records' ids, times and bodies.
 func logsToken(ld plog.Logs) string {
 	h := fnv.New128a()
-	var buf [8]byte
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				tid, sid := lr.TraceID(), lr.SpanID()
-				h.Write(tid[:])
-				h.Write(sid[:])
-				binary.LittleEndian.PutUint64(buf[:], uint64(lr.Timestamp()))
-				h.Write(buf[:])
-				h.Write([]byte(lr.Body().AsString()))
-				hashMap(h, lr.Attributes())
-			}
-		}
+		hashResourceLogs(h, rls.At(i))
 	}
 	return "l" + hex.EncodeToString(h.Sum(nil))
+}
+
+func hashResourceSpans(h hash.Hash, rs ptrace.ResourceSpans) {
+	var buf [8]byte
+	sss := rs.ScopeSpans()
+	for j := 0; j < sss.Len(); j++ {
+		spans := sss.At(j).Spans()
+		for k := 0; k < spans.Len(); k++ {
+			sp := spans.At(k)
+			tid, sid := sp.TraceID(), sp.SpanID()
+			h.Write(tid[:])
+			h.Write(sid[:])
+			binary.LittleEndian.PutUint64(buf[:], uint64(sp.StartTimestamp()))
+			h.Write(buf[:])
+		}
+	}
+}
+
+func hashResourceLogs(h hash.Hash, rl plog.ResourceLogs) {
+	var buf [8]byte
+	sls := rl.ScopeLogs()
+	for j := 0; j < sls.Len(); j++ {
+		lrs := sls.At(j).LogRecords()
+		for k := 0; k < lrs.Len(); k++ {
+			lr := lrs.At(k)
+			tid, sid := lr.TraceID(), lr.SpanID()
+			h.Write(tid[:])
+			h.Write(sid[:])
+			binary.LittleEndian.PutUint64(buf[:], uint64(lr.Timestamp()))
+			h.Write(buf[:])
+			h.Write([]byte(lr.Body().AsString()))
+			hashMap(h, lr.Attributes())
+		}
+	}
+}
+
+// repeats finds resources that a batch carries twice: a client that re-sent
+// a request whose reply it lost gives the queue a second copy with the same
+// token, and the batcher may merge both copies into one batch.
+type repeats map[[16]byte]bool
+
+func (r repeats) seen(token string, hashInto func(hash.Hash)) bool {
+	h := fnv.New128a()
+	h.Write([]byte(token))
+	hashInto(h)
+	var k [16]byte
+	copy(k[:], h.Sum(nil))
+	if r[k] {
+		return true
+	}
+	r[k] = true
+	return false
 }
 
 func hashMap(h hash.Hash, m pcommon.Map) {
