@@ -68,6 +68,13 @@ func newCollector(t *testing.T, dataDir string) *collector {
 		t.Fatal(err)
 	}
 	c := &collector{t: t, dataDir: dataDir, grpc: freePort(t), metrics: freePort(t)}
+	// A failed test must not leave a collector running.
+	t.Cleanup(func() {
+		if c.cmd != nil && c.cmd.ProcessState == nil {
+			c.cmd.Process.Kill()
+			c.cmd.Wait()
+		}
+	})
 	cfg := strings.NewReplacer(
 		"127.0.0.1:4317", fmt.Sprintf("127.0.0.1:%d", c.grpc),
 		"127.0.0.1:4318", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
