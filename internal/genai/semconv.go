@@ -85,3 +85,60 @@ var ProviderRenames = map[string]string{
 	"gemini":          "gcp.gemini",
 	"xai":             "x_ai",
 }
+
+// Further current keys the aitrace processor reads or writes.
+const (
+	RequestMaxTokens     = "gen_ai.request.max_tokens"
+	RequestTemperature   = "gen_ai.request.temperature"
+	RequestTopP          = "gen_ai.request.top_p"
+	ToolCallID           = "gen_ai.tool.call.id"
+	ToolCallArguments    = "gen_ai.tool.call.arguments"
+	ToolCallResult       = "gen_ai.tool.call.result"
+	ToolType             = "gen_ai.tool.type"
+	ToolDefinitions      = "gen_ai.tool.definitions"
+	AgentID              = "gen_ai.agent.id"
+	WorkflowName         = "gen_ai.workflow.name"
+	RetrievalDocuments   = "gen_ai.retrieval.documents"
+	RetrievalQueryText   = "gen_ai.retrieval.query.text"
+	SystemFingerprint    = "openai.response.system_fingerprint"
+	BedrockGuardrailID   = "aws.bedrock.guardrail.id"
+	BedrockKnowledgeBase = "aws.bedrock.knowledge_base.id"
+	UserID               = "user.id"
+)
+
+// aiops.* keys written by aitrace (documented in processor/aitrace/README.md).
+const (
+	AIOpsModelFamily        = "aiops.model.family"
+	AIOpsModelDrift         = "aiops.model.drift"
+	AIOpsContentLength      = "aiops.content.length"
+	AIOpsContentRedaction   = "aiops.content.redaction"
+	AIOpsPolicyAction       = "aiops.policy.action"
+	AIOpsPolicySeverity     = "aiops.policy.severity"
+	AIOpsPolicyHits         = "aiops.policy.hits"
+	AIOpsPolicyEvent        = "aiops.policy"
+	AIOpsPolicyName         = "aiops.policy.name"
+	AIOpsPolicyEventAction  = "aiops.policy.action"
+	AIOpsPolicyCount        = "aiops.policy.count"
+	AIOpsRetrievalDocs      = "aiops.retrieval.docs"
+	AIOpsRetrievalTopScore  = "aiops.retrieval.top_score"
+	AIOpsRetrievalMinScore  = "aiops.retrieval.min_score"
+	AIOpsRetrievalMeanScore = "aiops.retrieval.mean_score"
+	AIOpsRetrievalEmpty     = "aiops.retrieval.empty"
+	AIOpsRetrievalSources   = "aiops.retrieval.sources"
+	AIOpsRetrievalDocAgeMax = "aiops.retrieval.doc_age_max_s"
+	AIOpsRetrievalFrom      = "aiops.retrieval.from_spans"
+	AIOpsAgentToolCalls     = "aiops.agent.tool_calls"
+	AIOpsAgentLoop          = "aiops.agent.loop_suspected"
+	AIOpsAgentRepeats       = "aiops.agent.max_repeated_tool_calls"
+	AIOpsAgentDepth         = "aiops.agent.depth"
+	AIOpsAgentApproval      = "aiops.agent.human_approval"
+	AIOpsTokensNormalized   = "aiops.tokens.normalized"
+	AIOpsTokensBasis        = "aiops.tokens.basis"
+	AIOpsUsageDuplicateOf   = "aiops.usage.duplicate_of"
+	AIOpsUsageDuplicateWhy  = "aiops.usage.duplicate_reason"
+	AIOpsUsageRepeated      = "aiops.usage.repeated." // + the gen_ai.usage.* suffix
+	AIOpsUsageInvalid       = "aiops.usage.invalid."  // + the gen_ai.usage.* suffix
+	AIOpsMalformed          = "aiops.malformed"
+	AIOpsErrorCategory      = "aiops.error.category"
+	AIOpsStreaming          = "aiops.streaming"
+)

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/genai/policy"
 )
 
 // Config of the aitrace processor.
@@ -16,9 +20,54 @@ type Config struct {
 	// CustomMappings maps an app's own attribute keys to current names,
 	// applied after the dialect tables and with the same no-overwrite rule.
 	CustomMappings map[string]string `mapstructure:"custom_mappings"`
+	// DedupeUsage marks usage that wrapper spans or a second instrumentation
+	// layer repeat, so each provider call is priced once.
+	DedupeUsage bool `mapstructure:"dedupe_usage"`
+
+	Content ContentConfig `mapstructure:"content"`
+	Policy  PolicyConfig  `mapstructure:"policy"`
+	Agent   AgentConfig   `mapstructure:"agent"`
 
 	_ struct{}
 }
+
+// ContentConfig is the content-capture policy.
+type ContentConfig struct {
+	// Capture is "full" (keep message content, after masking) or "digest"
+	// (drop it, keep its SHA-256 and length).
+	Capture string `mapstructure:"capture"`
+	// MaxScanBytes caps one content value; a larger value cannot be vouched
+	// for and is dropped to its digest.
+	MaxScanBytes int `mapstructure:"max_scan_bytes"`
+}
+
+// PolicyConfig sets what happens to PII, secrets and injection findings.
+type PolicyConfig struct {
+	// Actions maps a detector ("pii.email") or a group ("pii", "secret",
+	// "injection") to off, detect, mask, hash or drop_content. A detector
+	// entry wins over its group's.
+	Actions map[string]string `mapstructure:"actions"`
+	// HashKey is the HMAC-SHA256 key for the hash action.
+	HashKey configopaque.String `mapstructure:"hash_key"`
+	// MinBase64Length is the shortest base64 run flagged as a blob.
+	MinBase64Length int `mapstructure:"min_base64_length"`
+}
+
+// AgentConfig tunes agent metadata.
+type AgentConfig struct {
+	// LoopThreshold is how many identical tool calls in one agent run make
+	// a loop suspect.
+	LoopThreshold int `mapstructure:"loop_threshold"`
+}
+
+const (
+	captureFull   = "full"
+	captureDigest = "digest"
+)
+
+// defaultActions apply before the configured ones: secrets and PII are
+// masked, injection heuristics only flag.
+var defaultActions = map[string]string{"pii": "mask", "secret": "mask", "injection": "detect"}
 
 func (c *Config) Validate() error {
 	var errs []error
@@ -35,7 +84,68 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("custom_mappings: %q maps to itself", from))
 		}
 	}
+	switch c.Content.Capture {
+	case "", captureFull, captureDigest:
+	default:
+		errs = append(errs, fmt.Errorf("content.capture: unknown value %q (known: full, digest)", c.Content.Capture))
+	}
+	if c.Content.MaxScanBytes < 0 {
+		errs = append(errs, errors.New("content.max_scan_bytes: must not be negative"))
+	}
+	if c.Policy.MinBase64Length < 0 {
+		errs = append(errs, errors.New("policy.min_base64_length: must not be negative"))
+	}
+	if c.Agent.LoopThreshold != 0 && c.Agent.LoopThreshold < 2 {
+		errs = append(errs, errors.New("agent.loop_threshold: must be at least 2"))
+	}
+	if _, err := c.actions(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// actions resolves the configured actions per detector.
+func (c *Config) actions() ([policy.NumDetectors]policy.Action, error) {
+	var out [policy.NumDetectors]policy.Action
+	var errs []error
+	set := func(src map[string]string, groups bool) {
+		for name, a := range src {
+			if policy.IsGroup(name) != groups {
+				continue
+			}
+			act, err := policy.ParseAction(a)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("policy.actions: %s: %w", name, err))
+				continue
+			}
+			if groups {
+				for d := policy.Detector(0); d < policy.NumDetectors; d++ {
+					if d.Group() == name {
+						out[d] = act
+					}
+				}
+				continue
+			}
+			d, ok := policy.Lookup(name)
+			if !ok {
+				errs = append(errs, fmt.Errorf("policy.actions: unknown detector %q (known: %s, %s)", name, strings.Join(policy.Groups, ", "), strings.Join(policy.Names(), ", ")))
+				continue
+			}
+			out[d] = act
+		}
+	}
+	set(defaultActions, true)
+	set(c.Policy.Actions, true)
+	set(c.Policy.Actions, false)
+	if len(errs) > 0 {
+		return out, errors.Join(errs...)
+	}
+	for d, a := range out {
+		if a == policy.Hash && c.Policy.HashKey == "" {
+			return out, fmt.Errorf("policy.hash_key: required because %s uses the hash action (hashing without a key can be reversed by enumeration)", policy.Detector(d).Name())
+		}
+	}
+	return out, nil
 }
 
 func knownDialects() []string {

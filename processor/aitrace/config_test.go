@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/otelcol-aiops/otelcol-aiops/internal/genai/policy"
 	"github.com/otelcol-aiops/otelcol-aiops/processor/aitrace/internal/metadata"
 )
 
@@ -27,6 +28,9 @@ func TestLoadConfig(t *testing.T) {
 			KeepOriginalKeys: false, Dialects: []string{"openinference", "vercel_ai"},
 			CustomMappings: map[string]string{"app.llm.model": "gen_ai.request.model"},
 		}},
+		{id: component.NewIDWithName(metadata.Type, "policy"), want: &Config{KeepOriginalKeys: true}},
+		{id: component.NewIDWithName(metadata.Type, "hash_without_key"), wantErr: "policy.hash_key: required because pii.email uses the hash action"},
+		{id: component.NewIDWithName(metadata.Type, "bad_action"), wantErr: `secret.jwt: unknown action "obliterate"`},
 		{id: component.NewIDWithName(metadata.Type, "bad_dialect"), wantErr: `dialects: unknown dialect "klingon"`},
 		{id: component.NewIDWithName(metadata.Type, "self_map"), wantErr: `maps to itself`},
 	}
@@ -53,6 +57,25 @@ func TestLoadConfig(t *testing.T) {
 			got := cfg.(*Config)
 			if got.KeepOriginalKeys != c.want.KeepOriginalKeys || len(got.Dialects) != len(c.want.Dialects) || len(got.CustomMappings) != len(c.want.CustomMappings) {
 				t.Fatalf("got %+v want %+v", got, c.want)
+			}
+			if c.id.Name() == "policy" {
+				acts, err := got.actions()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := map[string]string{"pii.email": "hash", "pii.ip_address": "detect", "secret.jwt": "drop_content", "injection.override": "off"}
+				for name, a := range want {
+					d, _ := policy.Lookup(name)
+					if acts[d].String() != a {
+						t.Errorf("%s = %s, want %s", name, acts[d], a)
+					}
+				}
+				if got.Content.Capture != "digest" || got.Content.MaxScanBytes != 1<<20 || got.Policy.MinBase64Length != 120 || got.Agent.LoopThreshold != 4 || got.DedupeUsage {
+					t.Errorf("policy config %+v", got)
+				}
+				if got.Policy.HashKey.String() == "a-key-from-the-environment" {
+					t.Error("hash key printable")
+				}
 			}
 		})
 	}

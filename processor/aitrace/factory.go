@@ -20,7 +20,13 @@ func NewFactory() processor.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	return &Config{KeepOriginalKeys: true}
+	return &Config{
+		KeepOriginalKeys: true,
+		DedupeUsage:      true,
+		Content:          ContentConfig{Capture: captureFull, MaxScanBytes: 4 << 20},
+		Policy:           PolicyConfig{MinBase64Length: 200},
+		Agent:            AgentConfig{LoopThreshold: 3},
+	}
 }
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {

@@ -2,157 +2,257 @@ package aitrace
 
 import (
 	"context"
-	"strings"
+	"sort"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/genai/policy"
 	"github.com/otelcol-aiops/otelcol-aiops/processor/aitrace/internal/metadata"
 )
 
-type conv uint8
-
+// Key flags: what an attribute key tells the span pass.
 const (
-	asIs conv = iota
-	toInt
-	toProvider
-	toOperation
+	fContent       uint16 = 1 << iota // message content: scanned by the policy
+	fOutput                           // content produced by the model (no injection scan)
+	fTotal                            // a total token count
+	fMsgSource                        // JSON or text that can become structured messages
+	fRetrieval                        // retrieval documents
+	fSignal                           // a provider or framework policy signal
+	fStream                           // a streaming marker
+	fLangfuseUsage                    // Langfuse usage or cost details (JSON)
+	fInvocation                       // OpenInference invocation parameters (JSON)
 )
 
-// rename maps one dialect key to its current name.
-type rename struct {
-	from, to string
-	conv     conv
-	usage    bool // a token count; skipped on wrapper spans that sum their children
-}
-
-// dialectTables lists, per dialect, keys in priority order: when two keys map
-// to one target, the first present wins and the later one is left alone.
-var dialectTables = map[string][]rename{
-	"semconv_legacy": {
-		{from: genai.System, to: genai.ProviderName, conv: toProvider},
-		{from: genai.PromptTokens, to: genai.InputTokens, conv: toInt, usage: true},
-		{from: genai.CompletionTokens, to: genai.OutputTokens, conv: toInt, usage: true},
-		{from: genai.CacheWriteTokens, to: genai.CacheCreateTokens, conv: toInt, usage: true},
-		{from: "gen_ai.openai.request.service_tier", to: "openai.request.service_tier"},
-		{from: "gen_ai.openai.response.service_tier", to: "openai.response.service_tier"},
-		{from: "gen_ai.openai.response.system_fingerprint", to: "openai.response.system_fingerprint"},
-	},
-	"openllmetry": {
-		{from: "gen_ai.usage.cache_read_input_tokens", to: genai.CacheReadTokens, conv: toInt, usage: true},
-		{from: "gen_ai.usage.cache_creation_input_tokens", to: genai.CacheCreateTokens, conv: toInt, usage: true},
-		{from: "llm.request.type", to: genai.OperationName, conv: toOperation},
-	},
-	"openinference": {
-		{from: genai.OIModelName, to: genai.RequestModel},
-		{from: genai.OIProvider, to: genai.ProviderName, conv: toProvider},
-		{from: genai.OISystem, to: genai.ProviderName, conv: toProvider},
-		{from: genai.OIPromptTokens, to: genai.InputTokens, conv: toInt, usage: true},
-		{from: genai.OICompletionTok, to: genai.OutputTokens, conv: toInt, usage: true},
-		{from: "llm.token_count.prompt_details.cache_read", to: genai.CacheReadTokens, conv: toInt, usage: true},
-		{from: "llm.token_count.prompt_details.cache_write", to: genai.CacheCreateTokens, conv: toInt, usage: true},
-		{from: "llm.token_count.completion_details.reasoning", to: genai.ReasoningTokens, conv: toInt, usage: true},
-		{from: "session.id", to: genai.ConversationID},
-		{from: "llm.prompt_template.version", to: genai.PromptVersion},
-		{from: genai.OISpanKind, to: genai.OperationName, conv: toOperation},
-	},
-	"vercel_ai": {
-		{from: "ai.model.id", to: genai.RequestModel},
-		{from: "ai.model.provider", to: genai.ProviderName, conv: toProvider},
-		{from: "ai.response.model", to: genai.ResponseModel},
-		{from: "ai.usage.inputTokens", to: genai.InputTokens, conv: toInt, usage: true},
-		{from: "ai.usage.promptTokens", to: genai.InputTokens, conv: toInt, usage: true},
-		{from: "ai.usage.outputTokens", to: genai.OutputTokens, conv: toInt, usage: true},
-		{from: "ai.usage.completionTokens", to: genai.OutputTokens, conv: toInt, usage: true},
-		{from: "ai.usage.cachedInputTokens", to: genai.CacheReadTokens, conv: toInt, usage: true},
-		{from: "ai.usage.reasoningTokens", to: genai.ReasoningTokens, conv: toInt, usage: true},
-		{from: "ai.operationId", to: genai.OperationName, conv: toOperation},
-	},
-	"langfuse": {
-		{from: "langfuse.session.id", to: genai.ConversationID},
-		{from: "langfuse.observation.model.name", to: genai.RequestModel},
-		{from: "langfuse.observation.prompt.name", to: genai.PromptName},
-		{from: "langfuse.observation.prompt.version", to: genai.PromptVersion},
-	},
-}
-
-// dialectOrder fixes the mapping order so results do not depend on map order.
-var dialectOrder = []string{"semconv_legacy", "openllmetry", "openinference", "vercel_ai", "langfuse"}
-
-var operations = map[string]bool{
-	"chat": true, "generate_content": true, "text_completion": true, "embeddings": true, "retrieval": true,
-	"create_agent": true, "invoke_agent": true, "execute_tool": true, "invoke_workflow": true,
-}
-
-// operationAliases maps dialect kinds and ids to gen_ai.operation.name.
-var operationAliases = map[string]string{
-	// OpenInference span kinds
-	"LLM": "chat", "EMBEDDING": "embeddings", "RETRIEVER": "retrieval", "TOOL": "execute_tool",
-	"AGENT": "invoke_agent", "CHAIN": "invoke_workflow",
-	// Traceloop llm.request.type
-	"completion": "text_completion", "embedding": "embeddings", "rerank": "retrieval",
-	// Vercel AI SDK provider-call operation ids
-	"ai.generateText.doGenerate": "chat", "ai.streamText.doStream": "chat",
-	"ai.generateObject.doGenerate": "chat", "ai.streamObject.doStream": "chat",
-	"ai.embed.doEmbed": "embeddings", "ai.embedMany.doEmbed": "embeddings", "ai.toolCall": "execute_tool",
+// keyInfo is what the span pass knows about one attribute key.
+type keyInfo struct {
+	rules  []ruleRef
+	target int // bit in the present-targets set, or -1
+	flags  uint16
 }
 
 type traceProcessor struct {
-	cfg     *Config
-	logger  *zap.Logger
-	tables  [][]rename
-	names   []string
-	custom  []rename
-	spans   metric.Int64Counter
-	mapped  metric.Int64Counter
-	badVals metric.Int64Counter
-	attrs   struct{ genai, other metric.MeasurementOption }
-	dialect map[string]metric.MeasurementOption
-	logged  sync.Map // malformed kinds already logged
+	cfg       *Config
+	logger    *zap.Logger
+	names     []string // enabled dialects, in table order
+	index     map[string]*keyInfo
+	table     keyTable
+	bloom     [64]uint64
+	targets   []string // keys whose presence the span pass records
+	policy    *policy.Policy
+	digest    bool
+	maxScan   int
+	loopMin   int
+	tel       telemetry
+	prints    fingerprints
+	normNames sync.Map // bit set of tables → "dialect,dialect"
+	pool      sync.Pool
+	loggedMu  sync.Mutex
+	logged    map[string]bool
+}
+
+type telemetry struct {
+	spans, mapped, malformed, hits, dups metric.Int64Counter
+	genai, other                         metric.MeasurementOption
+	dialect                              []metric.MeasurementOption // by table index; last is custom
+	hitOpts                              [policy.NumDetectors]metric.MeasurementOption
+	signalOpts                           sync.Map // signal name → option
+	kindOpts                             sync.Map // malformed kind → option
+	dupOpts                              sync.Map
 }
 
 func newProcessor(cfg *Config, set component.TelemetrySettings) (*traceProcessor, error) {
-	p := &traceProcessor{cfg: cfg, logger: set.Logger, dialect: map[string]metric.MeasurementOption{}}
+	actions, err := cfg.actions()
+	if err != nil {
+		return nil, err
+	}
+	pol, err := policy.New(actions, []byte(cfg.Policy.HashKey), cfg.Policy.MinBase64Length)
+	if err != nil {
+		return nil, err
+	}
+	p := &traceProcessor{
+		cfg: cfg, logger: set.Logger, index: map[string]*keyInfo{}, policy: pol,
+		digest: cfg.Content.Capture == captureDigest, maxScan: cfg.Content.MaxScanBytes,
+		loopMin: cfg.Agent.LoopThreshold, logged: map[string]bool{},
+	}
+	if p.maxScan == 0 {
+		p.maxScan = 4 << 20
+	}
+	if p.loopMin == 0 {
+		p.loopMin = 3
+	}
+	p.prints.seen = map[fpKey]string{}
+	p.pool.New = func() any { return newWorkspace() }
+	for _, k := range fixedTargets {
+		p.track(k)
+	}
 	enabled := map[string]bool{}
 	for _, d := range cfg.Dialects {
 		enabled[d] = true
 	}
 	for _, d := range dialectOrder {
 		if len(enabled) == 0 || enabled[d] {
-			p.tables = append(p.tables, dialectTables[d])
 			p.names = append(p.names, d)
-			p.dialect[d] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dialect", d)))
 		}
 	}
-	for from, to := range cfg.CustomMappings {
-		p.custom = append(p.custom, rename{from: from, to: to})
+	for ti, d := range p.names {
+		for pi, r := range dialectTables[d] {
+			p.addRule(ruleRef{table: ti, prio: pi, r: r})
+		}
 	}
-	p.dialect["custom"] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dialect", "custom")))
-	meter := set.MeterProvider.Meter(metadata.ScopeName)
-	var err error
-	if p.spans, err = meter.Int64Counter("aiops_aitrace_spans", metric.WithDescription("Spans seen, by kind (genai or other)."), metric.WithUnit("{spans}")); err != nil {
+	custom := make([]string, 0, len(cfg.CustomMappings))
+	for from := range cfg.CustomMappings {
+		custom = append(custom, from)
+	}
+	sort.Strings(custom)
+	for pi, from := range custom {
+		p.addRule(ruleRef{table: len(p.names), prio: pi, r: rename{from: from, to: cfg.CustomMappings[from]}})
+	}
+	p.buildKeyFlags()
+	p.table = newKeyTable(p.index)
+	for k := range p.index {
+		if k != "" {
+			p.bloom[len(k)&63] |= 1 << ((k[0] ^ k[len(k)-1]) & 63)
+		}
+	}
+	if err := p.tel.init(set, p.names, pol); err != nil {
 		return nil, err
 	}
-	if p.mapped, err = meter.Int64Counter("aiops_aitrace_dialect_mapped", metric.WithDescription("GenAI spans on which a dialect's keys were mapped to current semconv."), metric.WithUnit("{spans}")); err != nil {
-		return nil, err
-	}
-	if p.badVals, err = meter.Int64Counter("aiops_aitrace_malformed", metric.WithDescription("Attribute values that could not be used, by kind."), metric.WithUnit("{values}")); err != nil {
-		return nil, err
-	}
-	p.attrs.genai = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "genai")))
-	p.attrs.other = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "other")))
 	return p, nil
 }
 
+// lookup finds a key's entry. A bloom filter on (length, first and last
+// byte) answers most keys that are not in the index without hashing them.
+func (p *traceProcessor) lookup(k string) (*keyInfo, bool) {
+	if len(k) == 0 || p.bloom[len(k)&63]&(1<<((k[0]^k[len(k)-1])&63)) == 0 {
+		return nil, false
+	}
+	return p.table.get(k)
+}
+
+func (p *traceProcessor) info(k string) *keyInfo {
+	ki, ok := p.index[k]
+	if !ok {
+		ki = &keyInfo{target: -1}
+		p.index[k] = ki
+	}
+	return ki
+}
+
+func (p *traceProcessor) addRule(ref ruleRef) {
+	p.track(ref.r.to)
+	ref.toIdx = p.index[ref.r.to].target
+	ki := p.info(ref.r.from)
+	ki.rules = append(ki.rules, ref)
+}
+
+// track records the presence of k during the span pass, so renames can
+// honour the no-overwrite rule without a lookup per rename.
+func (p *traceProcessor) track(k string) {
+	ki := p.info(k)
+	if ki.target < 0 && len(p.targets) < maxTargets {
+		ki.target = len(p.targets)
+		p.targets = append(p.targets, k)
+	}
+}
+
+const maxTargets = 128
+
+// Content keys: attributes that carry prompt, response or tool text.
+var (
+	inputContentKeys = []string{
+		genai.InputMessages, genai.SystemInstructions, genai.ToolCallResult, genai.RetrievalQueryText, genai.RetrievalDocuments,
+		"gen_ai.prompt", "input.value", "ai.prompt", "ai.prompt.messages", "ai.toolCall.result", "ai.toolCall.output",
+		"langfuse.observation.input", "traceloop.entity.input", "llm.prompt_template.variables",
+	}
+	outputContentKeys = []string{
+		genai.OutputMessages, genai.ToolCallArguments, "gen_ai.completion", "output.value", "ai.response.text",
+		"ai.response.toolCalls", "ai.response.object", "ai.toolCall.args", "ai.toolCall.input",
+		"langfuse.observation.output", "traceloop.entity.output", "tool_call.function.arguments",
+	}
+)
+
+func (p *traceProcessor) buildKeyFlags() {
+	for _, k := range inputContentKeys {
+		p.info(k).flags |= fContent
+	}
+	for _, k := range outputContentKeys {
+		p.info(k).flags |= fContent | fOutput
+	}
+	for _, k := range []string{genai.InputMessages, genai.OutputMessages, "gen_ai.prompt", "gen_ai.completion", "ai.prompt", "ai.prompt.messages",
+		"ai.response.text", "ai.response.toolCalls", "langfuse.observation.input", "langfuse.observation.output", "input.value", "output.value"} {
+		p.info(k).flags |= fMsgSource
+		p.track(k)
+	}
+	for _, k := range totalKeys {
+		p.info(k).flags |= fTotal
+	}
+	p.info(genai.RetrievalDocuments).flags |= fRetrieval
+	for _, k := range []string{genai.BedrockGuardrailID, genai.FinishReasons} {
+		p.info(k).flags |= fSignal
+	}
+	for _, k := range []string{"ai.response.msToFirstChunk", "ai.stream.msToFirstChunk", "gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token"} {
+		p.info(k).flags |= fStream
+	}
+	for _, k := range []string{"langfuse.observation.usage_details", "langfuse.observation.cost_details"} {
+		p.info(k).flags |= fLangfuseUsage
+	}
+	p.info("llm.invocation_parameters").flags |= fInvocation
+	for _, k := range []string{genai.OperationName, genai.ProviderName, genai.RequestModel, genai.ResponseModel, genai.RequestStream,
+		genai.ErrorType, genai.InputTokens, genai.OutputTokens, genai.CacheReadTokens, genai.CacheCreateTokens, genai.CacheWriteTokens,
+		genai.ReasoningTokens, genai.UsageCost, genai.FinishReasons, genai.SystemFingerprint, genai.DataSourceID, genai.ToolName,
+		genai.ToolCallArguments, genai.AgentName, "input.mime_type", "output.mime_type", genai.OISpanKind, genai.TraceloopKind,
+		"traceloop.entity.name", "ai.operationId", "langfuse.observation.type", genai.RequestMaxTokens, genai.RequestTemperature,
+		"http.response.status_code", "http.status_code", genai.AIOpsRetrievalDocs} {
+		p.track(k)
+	}
+}
+
+func (t *telemetry) init(set component.TelemetrySettings, names []string, pol *policy.Policy) error {
+	meter := set.MeterProvider.Meter(metadata.ScopeName)
+	var err error
+	if t.spans, err = meter.Int64Counter("aiops_aitrace_spans", metric.WithDescription("Spans seen, by kind (genai or other)."), metric.WithUnit("{spans}")); err != nil {
+		return err
+	}
+	if t.mapped, err = meter.Int64Counter("aiops_aitrace_dialect_mapped", metric.WithDescription("GenAI spans on which a dialect's keys were mapped to current semconv."), metric.WithUnit("{spans}")); err != nil {
+		return err
+	}
+	if t.malformed, err = meter.Int64Counter("aiops_aitrace_malformed", metric.WithDescription("Unusable or impossible input found on GenAI spans, by kind."), metric.WithUnit("{values}")); err != nil {
+		return err
+	}
+	if t.hits, err = meter.Int64Counter("aiops_aitrace_policy_hits", metric.WithDescription("Policy findings, by detector and the action taken."), metric.WithUnit("{findings}")); err != nil {
+		return err
+	}
+	if t.dups, err = meter.Int64Counter("aiops_aitrace_usage_duplicates", metric.WithDescription("Spans whose usage repeats another span's and was moved out of gen_ai.usage.*, by reason."), metric.WithUnit("{spans}")); err != nil {
+		return err
+	}
+	t.genai = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "genai")))
+	t.other = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "other")))
+	for _, n := range append(append([]string{}, names...), "custom") {
+		t.dialect = append(t.dialect, metric.WithAttributeSet(attribute.NewSet(attribute.String("dialect", n))))
+	}
+	for d := policy.Detector(0); d < policy.NumDetectors; d++ {
+		t.hitOpts[d] = metric.WithAttributeSet(attribute.NewSet(attribute.String("detector", d.Name()), attribute.String("action", pol.Action(d).String())))
+	}
+	return nil
+}
+
+func cachedOpt(m *sync.Map, build func() metric.MeasurementOption, key string) metric.MeasurementOption {
+	if v, ok := m.Load(key); ok {
+		return v.(metric.MeasurementOption)
+	}
+	v, _ := m.LoadOrStore(key, build())
+	return v.(metric.MeasurementOption)
+}
+
 func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	var nGenAI, nOther int64
-	mappedBy := make([]int64, len(p.names)+1)
+	var nOther int64
+	var w *workspace
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		sss := rss.At(i).ScopeSpans()
@@ -160,147 +260,62 @@ func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
-				if !genai.IsGenAI(span.Attributes()) {
+				if !isGenAISpan(span) {
 					nOther++
 					continue
 				}
-				nGenAI++
-				p.normalize(ctx, span, mappedBy)
+				if w == nil {
+					w = p.pool.Get().(*workspace)
+					w.reset(len(p.names) + 1)
+				}
+				p.normalize(ctx, w, span)
 			}
 		}
 	}
-	p.spans.Add(ctx, nGenAI, p.attrs.genai)
-	p.spans.Add(ctx, nOther, p.attrs.other)
-	for i, n := range mappedBy {
-		if n == 0 {
-			continue
-		}
-		name := "custom"
-		if i < len(p.names) {
-			name = p.names[i]
-		}
-		p.mapped.Add(ctx, n, p.dialect[name])
+	if nOther > 0 {
+		p.tel.spans.Add(ctx, nOther, p.tel.other)
 	}
+	if w == nil {
+		return td, nil
+	}
+	if len(w.spans) > 1 {
+		p.batch(ctx, w)
+	}
+	p.tel.spans.Add(ctx, int64(len(w.spans)), p.tel.genai)
+	for i, n := range w.mappedBy {
+		if n > 0 {
+			p.tel.mapped.Add(ctx, n, p.tel.dialect[i])
+		}
+	}
+	w.release()
+	p.pool.Put(w)
 	return td, nil
 }
 
-func (p *traceProcessor) normalize(ctx context.Context, span ptrace.Span, mappedBy []int64) {
-	attrs := span.Attributes()
-	// Framework wrapper spans (the AI SDK's ai.generateText around its
-	// ai.generateText.doGenerate) repeat their children's usage; counting
-	// it again would double the cost.
-	wrapper := false
-	if op, ok := attrs.Get("ai.operationId"); ok {
-		wrapper = !strings.Contains(op.Str(), ".do")
-	}
-	var applied []string
-	for ti, table := range p.tables {
-		if p.apply(ctx, attrs, table, wrapper) {
-			mappedBy[ti]++
-			applied = append(applied, p.names[ti])
-		}
-	}
-	if p.apply(ctx, attrs, p.custom, false) {
-		mappedBy[len(mappedBy)-1]++
-		applied = append(applied, "custom")
-	}
-	if len(applied) > 0 {
-		s := attrs.PutEmptySlice(genai.AIOpsNormalized)
-		s.EnsureCapacity(len(applied))
-		for _, a := range applied {
-			s.AppendEmpty().SetStr(a)
-		}
-	}
-	if _, ok := attrs.Get(genai.OperationName); !ok {
-		if name, _, _ := strings.Cut(span.Name(), " "); operations[name] {
-			attrs.PutStr(genai.OperationName, name)
-		}
-	}
-	model := ""
-	if v, ok := attrs.Get(genai.RequestModel); ok {
-		model = v.AsString()
-	} else if v, ok := attrs.Get(genai.ResponseModel); ok {
-		model = v.AsString()
-	}
-	if model != "" {
-		attrs.PutBool(genai.AIOpsModelPinned, genai.IsPinnedModel(model))
+// malformed counts one unusable input, records it on the span's summary and
+// logs the first of each kind.
+func (p *traceProcessor) malformed(ctx context.Context, w *workspace, kind, key string) {
+	w.addMalformed(kind)
+	p.tel.malformed.Add(ctx, 1, cachedOpt(&p.tel.kindOpts, func() metric.MeasurementOption {
+		return metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", kind)))
+	}, kind))
+	p.loggedMu.Lock()
+	first := !p.logged[kind]
+	p.logged[kind] = true
+	p.loggedMu.Unlock()
+	if first {
+		p.logger.Warn("malformed GenAI input; counted in aiops_aitrace_malformed and flagged in aiops.malformed (logged once per kind)",
+			zap.String("kind", kind), zap.String("key", key))
 	}
 }
 
-// apply maps one table's keys and reports whether any was mapped.
-func (p *traceProcessor) apply(ctx context.Context, attrs pcommon.Map, table []rename, wrapper bool) bool {
-	mapped := false
-	for _, r := range table {
-		v, ok := attrs.Get(r.from)
-		if !ok || (wrapper && r.usage) {
-			continue
+func init() {
+	// The fixed slots must be the first tracked keys.
+	p := &traceProcessor{index: map[string]*keyInfo{}}
+	for i, k := range fixedTargets {
+		p.track(k)
+		if p.index[k].target != i {
+			panic("aitrace: fixed presence slot out of order: " + k)
 		}
-		if _, exists := attrs.Get(r.to); exists {
-			continue // never overwrite a value already under its current name
-		}
-		switch r.conv {
-		case toInt:
-			n, problem := genai.Count(v)
-			if problem != "" {
-				p.malformed(ctx, "token_"+problem, r.from)
-				continue
-			}
-			attrs.PutInt(r.to, n)
-		case toProvider:
-			attrs.PutStr(r.to, providerName(v.AsString()))
-		case toOperation:
-			op, ok := operationAliases[v.AsString()]
-			if !ok {
-				if !operations[v.AsString()] {
-					continue
-				}
-				op = v.AsString()
-			}
-			attrs.PutStr(r.to, op)
-		default:
-			v.CopyTo(attrs.PutEmpty(r.to))
-		}
-		if !p.cfg.KeepOriginalKeys {
-			attrs.Remove(r.from)
-		}
-		mapped = true
 	}
-	return mapped
-}
-
-func (p *traceProcessor) malformed(ctx context.Context, kind, key string) {
-	p.badVals.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", kind))))
-	if _, seen := p.logged.LoadOrStore(kind, true); !seen {
-		p.logger.Warn("unusable GenAI attribute value; left unmapped (logged once per kind)", zap.String("kind", kind), zap.String("key", key))
-	}
-}
-
-// providerName turns dialect provider values into gen_ai.provider.name values.
-func providerName(v string) string {
-	v = strings.ToLower(strings.TrimSpace(v))
-	if r, ok := genai.ProviderRenames[v]; ok {
-		return r
-	}
-	// The AI SDK writes "<provider>.<api>", e.g. "openai.chat".
-	head, _, _ := strings.Cut(v, ".")
-	switch head {
-	case "openai", "anthropic", "cohere", "groq", "deepseek", "perplexity", "mistral":
-		if head == "mistral" {
-			return "mistral_ai"
-		}
-		if head == v || strings.Count(v, ".") == 1 {
-			return head
-		}
-	case "google", "google-generative-ai", "gemini":
-		return "gcp.gemini"
-	case "vertex", "google-vertex":
-		return "gcp.vertex_ai"
-	case "amazon-bedrock", "bedrock", "aws":
-		return "aws.bedrock"
-	case "azure", "azure-openai":
-		return "azure.ai.openai"
-	case "xai":
-		return "x_ai"
-	}
-	return v
 }

@@ -1,37 +1,11 @@
 package aitrace
 
 import (
-	"context"
+	"strings"
 	"testing"
 
-	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/processor/processortest"
-
-	"github.com/otelcol-aiops/otelcol-aiops/processor/aitrace/internal/metadata"
 )
-
-// run pushes one span with attrs through a processor built from cfg and
-// returns the span as it left.
-func run(t *testing.T, cfg *Config, name string, attrs map[string]any) ptrace.Span {
-	t.Helper()
-	sink := new(consumertest.TracesSink)
-	p, err := NewFactory().CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	td := ptrace.NewTraces()
-	span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
-	span.SetName(name)
-	if err := span.Attributes().FromRaw(attrs); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.ConsumeTraces(context.Background(), td); err != nil {
-		t.Fatal(err)
-	}
-	return sink.AllTraces()[0].ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
-}
 
 func TestNormalizeDialects(t *testing.T) {
 	cases := []struct {
@@ -43,9 +17,15 @@ func TestNormalizeDialects(t *testing.T) {
 		dialect string
 	}{
 		{
+			name: "semconv current names pass as they are",
+			span: "chat gpt-4o", in: map[string]any{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06", "gen_ai.usage.input_tokens": int64(100), "gen_ai.usage.output_tokens": int64(20), "gen_ai.usage.cache_read.input_tokens": int64(64)},
+			want:   map[string]any{"gen_ai.usage.input_tokens": int64(100), "gen_ai.usage.output_tokens": int64(20), "aiops.tokens.normalized": "as_reported", "aiops.model.pinned": false, "aiops.model.family": "gpt-4o"},
+			absent: []string{"aiops.normalized", "aiops.malformed"},
+		},
+		{
 			name: "semconv before provider.name (gen_ai.system, prompt_tokens)",
-			span: "chat gpt-4", in: map[string]any{"gen_ai.system": "az.ai.openai", "gen_ai.request.model": "gpt-4", "gen_ai.usage.prompt_tokens": int64(10), "gen_ai.usage.completion_tokens": "5"},
-			want:    map[string]any{"gen_ai.provider.name": "azure.ai.openai", "gen_ai.usage.input_tokens": int64(10), "gen_ai.usage.output_tokens": int64(5), "gen_ai.operation.name": "chat", "aiops.model.pinned": false},
+			span: "chat gpt-4", in: map[string]any{"gen_ai.system": "az.ai.openai", "gen_ai.request.model": "gpt-4", "gen_ai.usage.prompt_tokens": int64(10), "gen_ai.usage.completion_tokens": "5", "gen_ai.openai.response.system_fingerprint": "fp_1"},
+			want:    map[string]any{"gen_ai.provider.name": "azure.ai.openai", "gen_ai.usage.input_tokens": int64(10), "gen_ai.usage.output_tokens": int64(5), "gen_ai.operation.name": "chat", "aiops.model.pinned": false, "openai.response.system_fingerprint": "fp_1"},
 			dialect: "semconv_legacy",
 		},
 		{
@@ -55,39 +35,57 @@ func TestNormalizeDialects(t *testing.T) {
 		},
 		{
 			name: "OpenLLMetry",
-			span: "openai.chat", in: map[string]any{"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-2024-08-06", "gen_ai.usage.prompt_tokens": int64(1200), "gen_ai.usage.cache_read_input_tokens": int64(1000), "llm.request.type": "chat"},
-			want:    map[string]any{"gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": int64(1200), "gen_ai.usage.cache_read.input_tokens": int64(1000), "gen_ai.operation.name": "chat", "aiops.model.pinned": true},
+			span: "openai.chat", in: map[string]any{"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-2024-08-06", "gen_ai.usage.prompt_tokens": int64(1200), "gen_ai.usage.completion_tokens": int64(30), "gen_ai.usage.cache_read_input_tokens": int64(1000), "llm.usage.total_tokens": int64(1230), "llm.request.type": "chat", "llm.is_streaming": true, "traceloop.association.properties.user_id": "u-1", "traceloop.prompt.key": "support", "traceloop.prompt.version": int64(3)},
+			want:    map[string]any{"gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": int64(1200), "gen_ai.usage.cache_read.input_tokens": int64(1000), "gen_ai.operation.name": "chat", "aiops.model.pinned": true, "gen_ai.request.stream": true, "user.id": "u-1", "gen_ai.prompt.name": "support", "gen_ai.prompt.version": int64(3)},
 			dialect: "openllmetry",
 		},
 		{
 			name: "OpenInference",
-			span: "ChatCompletion", in: map[string]any{"openinference.span.kind": "LLM", "llm.model_name": "claude-3-5-sonnet-20241022", "llm.provider": "anthropic", "llm.system": "anthropic", "llm.token_count.prompt": float64(300), "llm.token_count.completion": int64(40), "llm.token_count.prompt_details.cache_read": int64(200), "session.id": "conv-1"},
-			want:    map[string]any{"gen_ai.request.model": "claude-3-5-sonnet-20241022", "gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": int64(300), "gen_ai.usage.output_tokens": int64(40), "gen_ai.usage.cache_read.input_tokens": int64(200), "gen_ai.conversation.id": "conv-1", "gen_ai.operation.name": "chat", "aiops.model.pinned": true},
+			span: "ChatCompletion", in: map[string]any{"openinference.span.kind": "LLM", "llm.model_name": "claude-3-5-sonnet-20241022", "llm.provider": "anthropic", "llm.system": "anthropic", "llm.token_count.prompt": float64(300), "llm.token_count.completion": int64(40), "llm.token_count.prompt_details.cache_read": int64(200), "session.id": "conv-1", "llm.invocation_parameters": `{"temperature":0.3,"max_tokens":512,"stream":false}`},
+			want:    map[string]any{"gen_ai.request.model": "claude-3-5-sonnet-20241022", "gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": int64(300), "gen_ai.usage.output_tokens": int64(40), "gen_ai.usage.cache_read.input_tokens": int64(200), "gen_ai.conversation.id": "conv-1", "gen_ai.operation.name": "chat", "aiops.model.pinned": true, "gen_ai.request.temperature": 0.3, "gen_ai.request.max_tokens": int64(512), "gen_ai.request.stream": false},
 			dialect: "openinference",
 		},
 		{
 			name: "Vercel AI SDK provider call",
-			span: "ai.generateText.doGenerate", in: map[string]any{"ai.operationId": "ai.generateText.doGenerate", "ai.model.id": "gpt-4o-mini", "ai.model.provider": "openai.chat", "ai.usage.promptTokens": int64(12), "ai.usage.completionTokens": int64(30)},
-			want:    map[string]any{"gen_ai.request.model": "gpt-4o-mini", "gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": int64(12), "gen_ai.usage.output_tokens": int64(30), "gen_ai.operation.name": "chat"},
+			span: "ai.generateText.doGenerate", in: map[string]any{"ai.operationId": "ai.generateText.doGenerate", "ai.model.id": "gpt-4o-mini", "ai.model.provider": "openai.chat", "ai.usage.promptTokens": int64(12), "ai.usage.completionTokens": int64(30), "ai.response.finishReason": "tool-calls", "ai.telemetry.metadata.userId": "u-9", "ai.settings.maxOutputTokens": int64(100)},
+			want:    map[string]any{"gen_ai.request.model": "gpt-4o-mini", "gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": int64(12), "gen_ai.usage.output_tokens": int64(30), "gen_ai.operation.name": "chat", "gen_ai.response.finish_reasons": []any{"tool_calls"}, "user.id": "u-9", "gen_ai.request.max_tokens": int64(100)},
 			dialect: "vercel_ai",
 		},
 		{
 			name: "Vercel AI SDK wrapper keeps its summed usage out of the count",
-			span: "ai.generateText", in: map[string]any{"ai.operationId": "ai.generateText", "ai.model.id": "gpt-4o-mini", "ai.model.provider": "openai.chat", "ai.usage.promptTokens": int64(12)},
-			want:   map[string]any{"gen_ai.request.model": "gpt-4o-mini"},
-			absent: []string{"gen_ai.usage.input_tokens", "gen_ai.operation.name"},
+			span: "ai.streamText", in: map[string]any{"ai.operationId": "ai.streamText", "ai.model.id": "gpt-4o-mini", "ai.model.provider": "openai.chat", "ai.usage.promptTokens": int64(12), "ai.usage.completionTokens": int64(3)},
+			want:   map[string]any{"gen_ai.request.model": "gpt-4o-mini", "aiops.usage.repeated.input_tokens": int64(12), "aiops.usage.repeated.output_tokens": int64(3), "aiops.usage.duplicate_reason": "framework_wrapper", "gen_ai.request.stream": true},
+			absent: []string{"gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.operation.name", "aiops.tokens.normalized"},
 		},
 		{
 			name: "Langfuse",
-			span: "generation", in: map[string]any{"langfuse.observation.type": "generation", "langfuse.session.id": "s-9", "langfuse.observation.model.name": "gemini-2.5-pro"},
-			want:    map[string]any{"gen_ai.conversation.id": "s-9", "gen_ai.request.model": "gemini-2.5-pro", "aiops.model.pinned": false},
+			span: "generation", in: map[string]any{"langfuse.observation.type": "generation", "langfuse.session.id": "s-9", "langfuse.user.id": "u-3", "langfuse.observation.model.name": "gemini-2.5-pro", "langfuse.observation.usage_details": `{"input":120,"output":30,"total":150}`, "langfuse.observation.cost_details": `{"total":0.0042}`, "langfuse.observation.prompt.name": "triage", "langfuse.observation.prompt.version": int64(2)},
+			want:    map[string]any{"gen_ai.conversation.id": "s-9", "user.id": "u-3", "gen_ai.request.model": "gemini-2.5-pro", "aiops.model.pinned": false, "gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": int64(120), "gen_ai.usage.output_tokens": int64(30), "gen_ai.usage.cost": 0.0042, "gen_ai.prompt.name": "triage", "gen_ai.prompt.version": int64(2)},
 			dialect: "langfuse",
 		},
 		{
-			name: "malformed token counts are left unmapped",
-			span: "chat", in: map[string]any{"gen_ai.system": "openai", "gen_ai.usage.prompt_tokens": "lots", "gen_ai.usage.completion_tokens": int64(-3)},
-			want:   map[string]any{"gen_ai.usage.prompt_tokens": "lots", "gen_ai.usage.completion_tokens": int64(-3)},
+			name: "Traceloop tool span names its tool",
+			span: "get_weather.tool", in: map[string]any{"traceloop.span.kind": "tool", "traceloop.entity.name": "get_weather", "traceloop.entity.input": `{"city":"Paris"}`},
+			want:    map[string]any{"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_weather"},
+			dialect: "openllmetry",
+		},
+		{
+			name: "malformed token counts are moved aside, never priced",
+			span: "chat", in: map[string]any{"gen_ai.system": "openai", "gen_ai.usage.input_tokens": "lots", "gen_ai.usage.output_tokens": int64(-3), "gen_ai.usage.prompt_tokens": float64(2.5)},
+			want:   map[string]any{"aiops.usage.invalid.input_tokens": "lots", "aiops.usage.invalid.output_tokens": int64(-3), "aiops.malformed": []any{"token_not_integer", "token_negative"}},
 			absent: []string{"gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"},
+		},
+		{
+			name: "wrong-typed settings are flagged, usable strings are read",
+			span: "ai.generateText.doGenerate", in: map[string]any{"ai.operationId": "ai.generateText.doGenerate", "ai.settings.temperature": "0.7", "ai.settings.topP": "high", "ai.model.provider": int64(3), "llm.is_streaming": int64(1)},
+			want:   map[string]any{"gen_ai.request.temperature": 0.7, "aiops.malformed": []any{"bool_wrong_type", "provider_wrong_type", "number_wrong_type"}},
+			absent: []string{"gen_ai.request.top_p", "gen_ai.provider.name", "gen_ai.request.stream"},
+		},
+		{
+			name: "absurd counts are not priced",
+			span: "chat", in: map[string]any{"gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": int64(5_000_000_000), "gen_ai.usage.output_tokens": int64(10)},
+			want:   map[string]any{"aiops.usage.invalid.input_tokens": int64(5_000_000_000), "aiops.malformed": []any{"token_absurd"}},
+			absent: []string{"gen_ai.usage.input_tokens"},
 		},
 		{
 			name: "operation from the span name",
@@ -97,73 +95,61 @@ func TestNormalizeDialects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			span := run(t, createDefaultConfig().(*Config), c.span, c.in)
+			span := runOne(t, createDefaultConfig().(*Config), c.span, c.in)
 			attrs := span.Attributes()
-			for k, want := range c.want {
-				got, ok := attrs.Get(k)
-				if !ok {
-					t.Errorf("%s missing", k)
-					continue
-				}
-				if got.AsRaw() != want {
-					t.Errorf("%s = %#v, want %#v", k, got.AsRaw(), want)
-				}
-			}
-			for _, k := range c.absent {
-				if v, ok := attrs.Get(k); ok {
-					t.Errorf("%s should be absent, is %v", k, v.AsRaw())
-				}
-			}
+			expectAttrs(t, c.name, attrs, c.want, c.absent...)
 			if c.dialect != "" {
 				v, ok := attrs.Get("aiops.normalized")
-				if !ok || !sliceHas(v.Slice(), c.dialect) {
-					t.Errorf("aiops.normalized lacks %s", c.dialect)
+				if !ok || !containsStr(strings.Split(v.Str(), ","), c.dialect) {
+					t.Errorf("aiops.normalized lacks %s: %v", c.dialect, attrs.AsRaw()["aiops.normalized"])
 				}
 			}
-			// Originals are kept by default.
+			// Originals are kept by default; unusable current usage moves.
 			for k := range c.in {
 				if _, ok := attrs.Get(k); !ok {
-					t.Errorf("original %s removed with keep_original_keys on", k)
+					if _, moved := attrs.Get("aiops.usage.invalid." + strings.TrimPrefix(k, "gen_ai.usage.")); !moved {
+						t.Errorf("original %s removed with keep_original_keys on", k)
+					}
 				}
 			}
 		})
 	}
 }
 
-func sliceHas(s pcommon.Slice, v string) bool {
-	for i := 0; i < s.Len(); i++ {
-		if s.At(i).Str() == v {
-			return true
-		}
-	}
-	return false
-}
-
 func TestNonGenAISpanUntouched(t *testing.T) {
-	in := map[string]any{"http.route": "/api/chat", "http.response.status_code": int64(200), "user.id": "u1"}
-	span := run(t, createDefaultConfig().(*Config), "GET /api/chat", in)
-	if span.Attributes().Len() != len(in) {
+	h := newHarness(t, nil)
+	in := map[string]any{"http.route": "/api/chat", "http.response.status_code": int64(200), "user.id": "u1", "ai.telemetry.metadata.userId": "u1"}
+	span := spansOf(h.run(batchOf(t, spanSpec{name: "GET /api/chat", id: 1, attrs: in})))[0]
+	if span.Attributes().Len() != len(in) || span.Events().Len() != 0 {
 		t.Fatalf("non-GenAI span changed: %v", span.Attributes().AsRaw())
+	}
+	if n := h.counter("aiops_aitrace_spans", map[string]string{"kind": "other"}); n != 1 {
+		t.Fatalf("other spans counted %d", n)
 	}
 }
 
 func TestRemoveOriginalsAndCustomMappings(t *testing.T) {
-	cfg := &Config{KeepOriginalKeys: false, CustomMappings: map[string]string{"app.llm.model": "gen_ai.request.model"}}
-	span := run(t, cfg, "chat", map[string]any{"gen_ai.system": "openai", "app.llm.model": "gpt-4o", "gen_ai.usage.prompt_tokens": int64(3)})
+	cfg := createDefaultConfig().(*Config)
+	cfg.KeepOriginalKeys = false
+	cfg.CustomMappings = map[string]string{"app.llm.model": "gen_ai.request.model"}
+	span := runOne(t, cfg, "chat", map[string]any{"gen_ai.system": "openai", "app.llm.model": "gpt-4o", "gen_ai.usage.prompt_tokens": int64(3),
+		"llm.input_messages.0.message.role": "user", "llm.input_messages.0.message.content": "hi"})
 	attrs := span.Attributes()
-	for _, k := range []string{"gen_ai.system", "app.llm.model", "gen_ai.usage.prompt_tokens"} {
+	for _, k := range []string{"gen_ai.system", "app.llm.model", "gen_ai.usage.prompt_tokens", "llm.input_messages.0.message.role", "llm.input_messages.0.message.content"} {
 		if _, ok := attrs.Get(k); ok {
 			t.Errorf("%s kept with keep_original_keys off", k)
 		}
 	}
-	if v, _ := attrs.Get("gen_ai.request.model"); v.Str() != "gpt-4o" {
-		t.Errorf("custom mapping: %v", attrs.AsRaw())
+	expectAttrs(t, "custom", attrs, map[string]any{"gen_ai.request.model": "gpt-4o", "gen_ai.input.messages": `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`})
+	if v, _ := attrs.Get("aiops.normalized"); v.Str() != "semconv_legacy,openinference,custom" {
+		t.Error("custom mapping not recorded")
 	}
 }
 
 func TestOnlyEnabledDialects(t *testing.T) {
-	cfg := &Config{KeepOriginalKeys: true, Dialects: []string{"openinference"}}
-	span := run(t, cfg, "chat", map[string]any{"gen_ai.system": "openai", "llm.model_name": "gpt-4o"})
+	cfg := createDefaultConfig().(*Config)
+	cfg.Dialects = []string{"openinference"}
+	span := runOne(t, cfg, "chat", map[string]any{"gen_ai.system": "openai", "llm.model_name": "gpt-4o"})
 	attrs := span.Attributes()
 	if _, ok := attrs.Get("gen_ai.provider.name"); ok {
 		t.Error("semconv_legacy mapped while disabled")
@@ -171,4 +157,149 @@ func TestOnlyEnabledDialects(t *testing.T) {
 	if v, _ := attrs.Get("gen_ai.request.model"); v.Str() != "gpt-4o" {
 		t.Error("openinference not mapped")
 	}
+}
+
+func TestFlattenedMessages(t *testing.T) {
+	t.Run("OpenInference with tool calls and contents", func(t *testing.T) {
+		span := runOne(t, nil, "ChatCompletion", map[string]any{
+			"openinference.span.kind":                                                 "LLM",
+			"llm.input_messages.0.message.role":                                       "system",
+			"llm.input_messages.0.message.content":                                    "be brief",
+			"llm.input_messages.1.message.role":                                       "user",
+			"llm.input_messages.1.message.contents.0.message_content.type":            "text",
+			"llm.input_messages.1.message.contents.0.message_content.text":            "what is in this picture?",
+			"llm.input_messages.1.message.contents.1.message_content.type":            "image",
+			"llm.input_messages.1.message.contents.1.message_content.image.image.url": "https://example.com/cat.png",
+			"llm.input_messages.10.message.role":                                      "tool",
+			"llm.input_messages.10.message.tool_call_id":                              "c1",
+			"llm.input_messages.10.message.content":                                   `{"ok":true}`,
+			"llm.output_messages.0.message.role":                                      "assistant",
+			"llm.output_messages.0.message.tool_calls.0.tool_call.id":                 "c2",
+			"llm.output_messages.0.message.tool_calls.0.tool_call.function.name":      "lookup",
+			"llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments": `{"q":"cats"}`,
+		})
+		attrs := span.Attributes()
+		expectAttrs(t, "oi", attrs, map[string]any{
+			"gen_ai.input.messages":  `[{"role":"system","parts":[{"type":"text","content":"be brief"}]},{"role":"user","parts":[{"type":"text","content":"what is in this picture?"},{"type":"uri","uri":"https://example.com/cat.png"}]},{"role":"tool","parts":[{"type":"tool_call_response","id":"c1","response":{"ok":true}}]}]`,
+			"gen_ai.output.messages": `[{"role":"assistant","parts":[{"type":"tool_call","id":"c2","name":"lookup","arguments":{"q":"cats"}}]}]`,
+			"aiops.content.captured": "full",
+		})
+	})
+	t.Run("OpenLLMetry with finish reason", func(t *testing.T) {
+		span := runOne(t, nil, "openai.chat", map[string]any{
+			"gen_ai.system": "openai", "llm.request.type": "chat",
+			"gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": "hello",
+			"gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": "hi there", "gen_ai.completion.0.finish_reason": "stop",
+			"gen_ai.completion.1.role": "assistant", "gen_ai.completion.1.tool_calls.0.name": "f", "gen_ai.completion.1.tool_calls.0.arguments": "not json", "gen_ai.completion.1.finish_reason": "tool_calls",
+		})
+		expectAttrs(t, "ol", span.Attributes(), map[string]any{
+			"gen_ai.input.messages":  `[{"role":"user","parts":[{"type":"text","content":"hello"}]}]`,
+			"gen_ai.output.messages": `[{"role":"assistant","parts":[{"type":"text","content":"hi there"}],"finish_reason":"stop"},{"role":"assistant","parts":[{"type":"tool_call","name":"f","arguments":"not json"}],"finish_reason":"tool_calls"}]`,
+		})
+	})
+	t.Run("span events of the older semconv", func(t *testing.T) {
+		h := newHarness(t, nil)
+		span := spansOf(h.run(batchOf(t, spanSpec{name: "chat gpt-4", id: 1, attrs: map[string]any{"gen_ai.system": "openai"}, events: []eventSpec{
+			{name: "gen_ai.system.message", attrs: map[string]any{"content": "sys"}},
+			{name: "gen_ai.user.message", attrs: map[string]any{"content": "question"}},
+			{name: "gen_ai.choice", attrs: map[string]any{"finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": "answer"}}},
+		}})))[0]
+		expectAttrs(t, "events", span.Attributes(), map[string]any{
+			"gen_ai.input.messages":  `[{"role":"system","parts":[{"type":"text","content":"sys"}]},{"role":"user","parts":[{"type":"text","content":"question"}]}]`,
+			"gen_ai.output.messages": `[{"role":"assistant","parts":[{"type":"text","content":"answer"}],"finish_reason":"stop"}]`,
+		})
+	})
+	t.Run("unparseable JSON source is flagged and left", func(t *testing.T) {
+		span := runOne(t, nil, "ai.generateText.doGenerate", map[string]any{"ai.operationId": "ai.generateText.doGenerate", "ai.prompt.messages": `[{"role":"user","content":`})
+		expectAttrs(t, "bad", span.Attributes(), map[string]any{"aiops.malformed": []any{"messages_unparseable"}}, "gen_ai.input.messages")
+	})
+}
+
+func TestStreamingAndErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		spec   spanSpec
+		want   map[string]any
+		absent []string
+	}{
+		{"429 from HTTP status", spanSpec{name: "chat gpt-4o", attrs: map[string]any{"gen_ai.provider.name": "openai", "http.response.status_code": int64(429)}, status: ptrace.StatusCodeError},
+			map[string]any{"error.type": "rate_limit", "aiops.error.category": "rate_limit"}, nil},
+		{"context overflow in a 400 exception", spanSpec{name: "chat gpt-4o", attrs: map[string]any{"gen_ai.provider.name": "openai"}, status: ptrace.StatusCodeError,
+			events: []eventSpec{{name: "exception", attrs: map[string]any{"exception.type": "BadRequestError", "exception.message": "400 This model's maximum context length is 128000 tokens"}}}},
+			map[string]any{"error.type": "context_length_exceeded"}, nil},
+		{"existing error.type is kept, category added", spanSpec{name: "chat gpt-4o", attrs: map[string]any{"gen_ai.provider.name": "openai", "error.type": "APIConnectionTimeoutError"}, status: ptrace.StatusCodeError},
+			map[string]any{"error.type": "APIConnectionTimeoutError", "aiops.error.category": "timeout"}, nil},
+		{"content filter from Azure message", spanSpec{name: "chat gpt-4o", attrs: map[string]any{"gen_ai.provider.name": "azure.ai.openai"}, status: ptrace.StatusCodeError, msg: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy"},
+			map[string]any{"error.type": "content_filter"}, nil},
+		{"unknown failure", spanSpec{name: "chat gpt-4o", attrs: map[string]any{"gen_ai.provider.name": "openai"}, status: ptrace.StatusCodeError, msg: "boom"},
+			map[string]any{"error.type": "_OTHER"}, nil},
+		{"success has no error", spanSpec{name: "chat gpt-4o", attrs: map[string]any{"gen_ai.provider.name": "openai", "http.response.status_code": int64(200)}},
+			nil, []string{"error.type", "aiops.error.category"}},
+		{"AI SDK stream", spanSpec{name: "ai.streamText.doStream", attrs: map[string]any{"ai.operationId": "ai.streamText.doStream", "ai.response.msToFirstChunk": 120.5}},
+			map[string]any{"gen_ai.request.stream": true, "gen_ai.operation.name": "chat"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.spec.id = 1
+			span := spansOf(newHarness(t, nil).run(batchOf(t, c.spec)))[0]
+			expectAttrs(t, c.name, span.Attributes(), c.want, c.absent...)
+		})
+	}
+}
+
+func TestTokenAccounting(t *testing.T) {
+	cases := []struct {
+		name   string
+		in     map[string]any
+		want   map[string]any
+		absent []string
+	}{
+		{"Anthropic through the AI SDK: cache outside input is added",
+			map[string]any{"ai.operationId": "ai.generateText.doGenerate", "ai.model.provider": "anthropic.messages", "ai.model.id": "claude-sonnet-4-20250514", "ai.usage.inputTokens": int64(50), "ai.usage.outputTokens": int64(10), "ai.usage.cachedInputTokens": int64(2000)},
+			map[string]any{"gen_ai.usage.input_tokens": int64(2050), "aiops.usage.reported.input_tokens": int64(50), "aiops.tokens.normalized": "cache_added_to_input", "aiops.tokens.basis": "provider_rule"}, nil},
+		{"total decides: cache outside input",
+			map[string]any{"gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": int64(50), "gen_ai.usage.output_tokens": int64(10), "gen_ai.usage.cache_read.input_tokens": int64(100), "gen_ai.usage.cache_creation.input_tokens": int64(40), "gen_ai.usage.total_tokens": int64(200)},
+			map[string]any{"gen_ai.usage.input_tokens": int64(190)}, nil},
+		{"total decides: cache already inside",
+			map[string]any{"gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": int64(150), "gen_ai.usage.output_tokens": int64(10), "gen_ai.usage.cache_read.input_tokens": int64(100), "gen_ai.usage.total_tokens": int64(160)},
+			map[string]any{"gen_ai.usage.input_tokens": int64(150), "aiops.tokens.normalized": "as_reported"}, []string{"aiops.usage.reported.input_tokens"}},
+		{"OpenAI cache above input is impossible",
+			map[string]any{"gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": int64(50), "gen_ai.usage.output_tokens": int64(10), "gen_ai.usage.cache_read.input_tokens": int64(100)},
+			map[string]any{"gen_ai.usage.input_tokens": int64(50), "aiops.malformed": []any{"token_cache_exceeds_input"}}, nil},
+		{"Anthropic cache above input means separate",
+			map[string]any{"gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": int64(50), "gen_ai.usage.output_tokens": int64(10), "gen_ai.usage.cache_read.input_tokens": int64(100)},
+			map[string]any{"gen_ai.usage.input_tokens": int64(150), "aiops.tokens.basis": "cache_exceeds_input"}, []string{"aiops.malformed"}},
+		{"Gemini thoughts are added to output",
+			map[string]any{"gen_ai.provider.name": "gcp.gemini", "gen_ai.request.model": "gemini-2.5-pro", "gen_ai.usage.input_tokens": int64(50), "gen_ai.usage.output_tokens": int64(10), "gen_ai.usage.reasoning.output_tokens": int64(300)},
+			map[string]any{"gen_ai.usage.output_tokens": int64(310), "aiops.usage.reported.output_tokens": int64(10), "aiops.tokens.normalized": "reasoning_added_to_output"}, nil},
+		{"OpenAI reasoning is inside output",
+			map[string]any{"gen_ai.provider.name": "openai", "gen_ai.request.model": "o3", "gen_ai.usage.input_tokens": int64(50), "gen_ai.usage.output_tokens": int64(400), "gen_ai.usage.reasoning.output_tokens": int64(300)},
+			map[string]any{"gen_ai.usage.output_tokens": int64(400), "aiops.tokens.normalized": "as_reported"}, nil},
+		{"string counts become integers",
+			map[string]any{"gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": "12", "gen_ai.usage.output_tokens": float64(3)},
+			map[string]any{"gen_ai.usage.input_tokens": int64(12), "gen_ai.usage.output_tokens": int64(3)}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			span := runOne(t, nil, "chat", c.in)
+			expectAttrs(t, c.name, span.Attributes(), c.want, c.absent...)
+		})
+	}
+}
+
+func TestModelDrift(t *testing.T) {
+	h := newHarness(t, nil)
+	mk := func(id byte, req, resp, fp string) spanSpec {
+		return spanSpec{name: "chat", id: id, attrs: map[string]any{"gen_ai.provider.name": "openai", "gen_ai.request.model": req, "gen_ai.response.model": resp, "openai.response.system_fingerprint": fp}}
+	}
+	spans := spansOf(h.run(batchOf(t,
+		mk(1, "gpt-4o", "gpt-4o-2024-08-06", "fp_a"),
+		mk(2, "gpt-4o-2024-05-13", "gpt-4o-2024-08-06", "fp_a"),
+		mk(3, "gpt-4", "gpt-4o-2024-08-06", "fp_b"),
+		mk(4, "gpt-4o-2024-08-06", "gpt-4o-2024-08-06", "fp_b"),
+	)))
+	expectAttrs(t, "alias resolving is no drift", spans[0].Attributes(), map[string]any{"aiops.model.pinned": false}, "aiops.model.drift")
+	expectAttrs(t, "snapshot", spans[1].Attributes(), map[string]any{"aiops.model.drift": []any{"snapshot_changed"}, "aiops.model.pinned": true})
+	expectAttrs(t, "substituted", spans[2].Attributes(), map[string]any{"aiops.model.drift": []any{"model_substituted", "fingerprint_changed"}, "aiops.model.fingerprint_previous": "fp_a"})
+	expectAttrs(t, "steady", spans[3].Attributes(), map[string]any{"aiops.model.family": "gpt-4o"}, "aiops.model.drift")
 }
