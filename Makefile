@@ -10,7 +10,7 @@ OCB_VERSION := v0.161.0
 TOOLS := $(CURDIR)/.tools/bin
 OCB := $(TOOLS)/builder
 
-.PHONY: all build libchdb ocb generate test soak bench demo fmt vet clean
+.PHONY: all build libchdb ocb generate test fuzz soak bench demo fmt vet clean
 
 all: build
 
@@ -42,6 +42,14 @@ fmt:
 # find the pinned builder; AIOPS_BIN gives the crash tests the built binary.
 test: libchdb ocb vet build
 	OCB=$(OCB) AIOPS_BIN=$(CURDIR)/bin/otelcol-aiops $(GO) test -count=1 ./...
+	$(MAKE) fuzz FUZZTIME=5s
+
+# Brief fuzzing of the parsers that take untrusted input (longer: FUZZTIME=5m).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./internal/genai -run '^$$' -fuzz FuzzParseMessages -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/genai/policy -run '^$$' -fuzz FuzzDetectors -fuzztime $(FUZZTIME)
+	$(GO) test ./processor/aitrace -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 
 # Long forms of the crash tests (more requests, more kills).
 soak: libchdb build
