@@ -110,7 +110,8 @@ func bench(bin, name, config string, stores bool, d time.Duration, workers int) 
 	fmt.Fprintf(os.Stderr, "== %s: %s flat out for %s\n", name, config, d)
 	r.stats, err = loadgen.Run(context.Background(), loadgen.Config{
 		Endpoint: fmt.Sprintf("127.0.0.1:%d", ports["grpc"]), Duration: d, Workers: workers,
-		Seed: 1, BatchTraces: 20, ContentBytes: [2]int{2048, 8192},
+		// "Some spans carry 2-8 KB of content": a quarter of the traces.
+		Seed: 1, BatchTraces: 20, ContentBytes: [2]int{2048, 8192}, ContentShare: 0.25,
 	}, os.Stderr)
 	if err != nil {
 		return r, err

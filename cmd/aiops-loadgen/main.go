@@ -64,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Int64("seed", 1, "random seed")
 	batch := fs.Int("batch", 10, "traces per export request")
 	content := fs.String("content", "2048,8192", "min,max bytes of gen_ai.input/output.messages; 0 = no content")
+	share := fs.Float64("content-share", 1, "fraction of traces that carry content (0..1)")
 	services := fs.String("services", strings.Join(loadgen.DefaultServices, ","), "comma-separated service.name values")
 	timeout := fs.Duration("timeout", 10*time.Second, "per export request timeout")
 	waitURL := fs.String("wait-metrics", "", "collector Prometheus metrics URL to poll after sending, e.g. http://127.0.0.1:8888/metrics")
@@ -101,6 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Services:     splitList(*services),
 		BatchTraces:  *batch,
 		ContentBytes: cb,
+		ContentShare: *share,
 		Timeout:      *timeout,
 	}
 	if err := cfg.Validate(); err != nil {

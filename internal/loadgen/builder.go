@@ -34,6 +34,8 @@ type Builder struct {
 	r          *rand.Rand
 	services   []service
 	content    [2]int
+	share      float64 // fraction of traces that carry content
+	withText   bool    // this trace carries content
 	userTenant []int
 	convs      []conversation
 	convNext   int
@@ -57,6 +59,10 @@ func newBuilder(cfg Config, stream uint64) *Builder {
 		Now:     time.Now,
 		r:       rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15^stream)),
 		content: cfg.ContentBytes,
+		share:   cfg.ContentShare,
+	}
+	if b.share <= 0 || b.share > 1 {
+		b.share = 1
 	}
 	for i, name := range cfg.Services {
 		b.services = append(b.services, newService(name, i))
@@ -79,7 +85,7 @@ func newBuilder(cfg Config, stream uint64) *Builder {
 	return b
 }
 
-func (b *Builder) contentOn() bool { return b.content[1] > 0 }
+func (b *Builder) contentOn() bool { return b.content[1] > 0 && b.withText }
 
 // Build generates n traces grouped by resource and scope like an SDK export.
 func (b *Builder) Build(n int) (ptrace.Traces, BatchInfo) {
@@ -129,6 +135,7 @@ type trace struct {
 
 func (b *Builder) buildTrace(bt *batch, now time.Time) *trace {
 	r := b.r
+	b.withText = b.share >= 1 || r.Float64() < b.share
 	var svcIdx, user int
 	var conv *conversation
 	if len(b.convs) > 0 && r.Float64() < 0.35 {

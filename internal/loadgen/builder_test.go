@@ -337,3 +337,30 @@ func TestContentSizeWithinBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestContentShare(t *testing.T) {
+	b := NewBuilder(Config{Seed: 3, ContentBytes: [2]int{256, 512}, ContentShare: 0.25})
+	with, total := 0, 0
+	for i := 0; i < 400; i++ {
+		td, _ := b.Build(1)
+		total++
+		rss := td.ResourceSpans()
+		found := false
+		for x := 0; x < rss.Len(); x++ {
+			sss := rss.At(x).ScopeSpans()
+			for y := 0; y < sss.Len(); y++ {
+				for z := 0; z < sss.At(y).Spans().Len(); z++ {
+					if _, ok := sss.At(y).Spans().At(z).Attributes().Get("gen_ai.input.messages"); ok {
+						found = true
+					}
+				}
+			}
+		}
+		if found {
+			with++
+		}
+	}
+	if share := float64(with) / float64(total); share < 0.15 || share > 0.35 {
+		t.Fatalf("%.2f of traces carry content, want about 0.25", share)
+	}
+}

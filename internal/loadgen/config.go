@@ -36,6 +36,7 @@ type Config struct {
 	Services     []string      // service.name values; empty = DefaultServices
 	BatchTraces  int           // traces per export request; 0 = 10
 	ContentBytes [2]int        // min,max bytes of message content attributes; 0,0 = none
+	ContentShare float64       // fraction of traces with content; 0 = all
 	Timeout      time.Duration // per export request; 0 = 10s
 }
 
