@@ -17,6 +17,7 @@ all: build
 build:
 	$(GO) build -trimpath -o bin/otelcol-aiops ./cmd/otelcol-aiops
 	$(GO) build -trimpath -o bin/aiops-loadgen ./cmd/aiops-loadgen
+	$(GO) build -trimpath -o bin/aiops-simulator ./cmd/aiops-simulator
 
 # The embedded ClickHouse engine, pinned by version and sha256, into the user cache.
 libchdb:
@@ -60,6 +61,7 @@ bench: build libchdb
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./processor/... ./internal/pricing/ ./exporter/...
 	$(GO) build -o bin/aiops-bench ./cmd/aiops-bench
 	./bin/aiops-bench -bin bin/otelcol-aiops -duration $${BENCH_DURATION:-60s}
+	AIOPS_MATURITY_BENCH=1 $(GO) test -count=1 -run TestScoringTenMillionSpans -v ./maturity/
 
 demo: build libchdb
 	./scripts/demo.sh

@@ -12,7 +12,7 @@ TRACES="${DEMO_TRACES:-2000}"
 mkdir -p "$DATA"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in 4317 4318 4320 8888 13133; do
+for p in 4317 4318 4320 8888 8890 13133; do
   if port_busy "$p"; then
     echo "demo: 127.0.0.1:$p is in use; stop whatever holds it (another collector?) and retry" >&2
     exit 1
@@ -34,6 +34,10 @@ echo "== sending $TRACES GenAI traces over OTLP/gRPC (chat, embeddings, RAG, too
 "$LOADGEN" -endpoint 127.0.0.1:4317 -traces "$TRACES" -rate 0 -duration 120s -content 256,4096 \
   -wait-metrics http://127.0.0.1:8888/metrics -wait-exporter aiops_clickhouse -wait-timeout 120s
 
+echo "== simulating 14 days of four reference applications (prototype, production, RAG, agent platform)"
+./bin/aiops-simulator -endpoint 127.0.0.1:4317 -days 14 -registry-out "$DATA/registry.yaml" \
+  -wait-metrics http://127.0.0.1:8888/metrics -wait-timeout 300s
+
 echo "== stopping the collector (its queue is drained and the engine closed)"
 kill -INT "$PID"
 wait "$PID" || true
@@ -52,3 +56,5 @@ echo "== cost per model"
 q "SELECT provider, request_model, count() AS calls, round(sum(cost_usd), 6) AS cost,
           countIf(cost_source = 'unpriced') AS unpriced_calls, countIf(model_pinned) AS pinned_calls
    FROM aiops.genai_spans WHERE request_model != '' GROUP BY provider, request_model ORDER BY cost DESC"
+echo "== maturity report (LLMOps stages and AI-operations levels, measured from the telemetry above)"
+"$BIN" score --data-dir "$DATA/clickhouse" --window 15d --registry "$DATA/registry.yaml" --format table

@@ -68,7 +68,7 @@ func bench(bin, name, config string, stores bool, d time.Duration, workers int) 
 	}
 	defer os.RemoveAll(dir)
 	ports := map[string]int{}
-	for _, k := range []string{"grpc", "http", "health", "metrics", "feedback"} {
+	for _, k := range []string{"grpc", "http", "health", "metrics", "feedback", "report"} {
 		if ports[k], err = freePort(); err != nil {
 			return r, err
 		}
@@ -82,6 +82,7 @@ func bench(bin, name, config string, stores bool, d time.Duration, workers int) 
 		"127.0.0.1:4318", fmt.Sprintf("127.0.0.1:%d", ports["http"]),
 		"127.0.0.1:13133", fmt.Sprintf("127.0.0.1:%d", ports["health"]),
 		"127.0.0.1:4320", fmt.Sprintf("127.0.0.1:%d", ports["feedback"]),
+		"127.0.0.1:8890", fmt.Sprintf("127.0.0.1:%d", ports["report"]),
 		"port: 8888", fmt.Sprintf("port: %d", ports["metrics"]),
 	).Replace(string(raw))
 	cfgPath := filepath.Join(dir, "config.yaml")

@@ -55,7 +55,7 @@ func embeddedWith(t *testing.T, old, new string) string {
 		t.Fatalf("config/embedded.yaml no longer contains %q", old)
 	}
 	p := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(b), old, new)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return "--config=file:" + p

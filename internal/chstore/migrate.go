@@ -59,10 +59,11 @@ var Migrations = []Migration{
 	{Version: 5, Name: "genai_coverage_daily", DDL: func(o SchemaOptions) []string {
 		return append(tableDDL(o, coverageDailyTable), viewDDL(o, "genai_coverage_daily_mv", "genai_coverage_daily", "genai_spans", coverageDailySelect))
 	}},
+	{Version: 6, Name: "maturity_scores", DDL: func(o SchemaOptions) []string { return tableDDL(o, MaturityScoresTable) }},
 }
 
 // contractTables are verified column by column when create_schema is false.
-var contractTables = []Table{genaiSpansTable, genaiEventsTable, spansTable, usageHourlyTable, coverageDailyTable}
+var contractTables = []Table{genaiSpansTable, genaiEventsTable, spansTable, usageHourlyTable, coverageDailyTable, MaturityScoresTable}
 
 func migrationsTable(o SchemaOptions) string {
 	engine := "ReplacingMergeTree"

@@ -90,8 +90,10 @@ var GenAISpanColumns = []ColumnDef{
 	{Name: "content_captured", Type: "LowCardinality(String)"},
 	{Name: "content_sha256", Type: "String", Codec: "CODEC(ZSTD(1))"},
 	{Name: "policy_flags", Type: "Array(LowCardinality(String))"},
-	{Name: "input_messages", Type: "String", Codec: "CODEC(ZSTD(3))", Content: true},
-	{Name: "output_messages", Type: "String", Codec: "CODEC(ZSTD(3))", Content: true},
+	// ZSTD(1): prompt text is the bulk of the bytes and is rewritten by every
+	// merge; level 3 costs more CPU than the space it saves.
+	{Name: "input_messages", Type: "String", Codec: "CODEC(ZSTD(1))", Content: true},
+	{Name: "output_messages", Type: "String", Codec: "CODEC(ZSTD(1))", Content: true},
 	{Name: "attributes", Type: "Map(LowCardinality(String), String)", Codec: "CODEC(ZSTD(1))"},
 	{Name: "resource_attributes", Type: "Map(LowCardinality(String), String)", Codec: "CODEC(ZSTD(1))"},
 	insertTokenColumn,
@@ -335,4 +337,35 @@ func (o SchemaOptions) engine(family string) string {
 		return family
 	}
 	return "Replicated" + family + "('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
+}
+
+// MaturityScoresTable holds every maturity scoring run (the maturity
+// extension and `otelcol-aiops score --record`): one row per workload,
+// framework and signal, with the stage repeated on each, so stage trends and
+// regressions are one query.
+var MaturityScoresTable = Table{
+	Name: "maturity_scores", Engine: "MergeTree",
+	Columns: []ColumnDef{
+		{Name: "run_at", Type: "DateTime64(3)", Codec: "CODEC(Delta, ZSTD(1))"},
+		{Name: "run_id", Type: "String", Codec: "CODEC(ZSTD(1))"},
+		{Name: "window_from", Type: "DateTime64(3)"},
+		{Name: "window_to", Type: "DateTime64(3)"},
+		{Name: "workload", Type: "LowCardinality(String)"},
+		{Name: "framework", Type: "LowCardinality(String)"},
+		{Name: "stage", Type: "UInt8"},
+		{Name: "stage_name", Type: "LowCardinality(String)"},
+		{Name: "signal_id", Type: "LowCardinality(String)"},
+		{Name: "signal_stage", Type: "UInt8"},
+		{Name: "domain", Type: "LowCardinality(String)"},
+		{Name: "kind", Type: "LowCardinality(String)"},
+		{Name: "status", Type: "LowCardinality(String)"},
+		{Name: "required", Type: "Bool"},
+		{Name: "value", Type: "Nullable(Float64)"},
+		{Name: "threshold", Type: "Float64"},
+		{Name: "evidence", Type: "String", Codec: "CODEC(ZSTD(3))"},
+		{Name: "rubric_version", Type: "LowCardinality(String)"},
+	},
+	PartitionBy: "toYYYYMM(run_at)",
+	OrderBy:     "(workload, framework, run_at, signal_id)",
+	TTLOn:       "toDateTime(run_at)", ShardBy: "cityHash64(workload)", Dedup: true,
 }

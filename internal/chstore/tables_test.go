@@ -28,7 +28,7 @@ func TestClusterDDL(t *testing.T) {
 		"CREATE MATERIALIZED VIEW IF NOT EXISTS aiops.genai_usage_hourly_mv ON CLUSTER prod TO aiops.genai_usage_hourly_local AS",
 		"FROM aiops.genai_spans_local",
 		"TTL toDateTime(timestamp) + INTERVAL 365 DAY",
-		"input_messages String CODEC(ZSTD(3)) TTL toDateTime(timestamp) + INTERVAL 30 DAY",
+		"input_messages String CODEC(ZSTD(1)) TTL toDateTime(timestamp) + INTERVAL 30 DAY",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("cluster DDL lacks %q", want)

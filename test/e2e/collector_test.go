@@ -55,6 +55,7 @@ type collector struct {
 	dataDir string
 	config  string
 	grpc    int
+	http    int
 	metrics int
 	cmd     *exec.Cmd
 	log     *os.File
@@ -67,7 +68,7 @@ func newCollector(t *testing.T, dataDir string) *collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &collector{t: t, dataDir: dataDir, grpc: freePort(t), metrics: freePort(t)}
+	c := &collector{t: t, dataDir: dataDir, grpc: freePort(t), http: freePort(t), metrics: freePort(t)}
 	// A failed test must not leave a collector running.
 	t.Cleanup(func() {
 		if c.cmd != nil && c.cmd.ProcessState == nil {
@@ -77,9 +78,10 @@ func newCollector(t *testing.T, dataDir string) *collector {
 	})
 	cfg := strings.NewReplacer(
 		"127.0.0.1:4317", fmt.Sprintf("127.0.0.1:%d", c.grpc),
-		"127.0.0.1:4318", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"127.0.0.1:4318", fmt.Sprintf("127.0.0.1:%d", c.http),
 		"127.0.0.1:13133", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"127.0.0.1:4320", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"127.0.0.1:8890", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"port: 8888", fmt.Sprintf("port: %d", c.metrics),
 	).Replace(string(b))
 	c.config = filepath.Join(dataDir, "config.yaml")
@@ -169,7 +171,11 @@ func (c *collector) drain(timeout time.Duration) {
 	empty := 0
 	for empty < 6 {
 		if time.Now().After(deadline) {
-			c.t.Fatalf("queue did not drain within %s", timeout)
+			log, _ := os.ReadFile(filepath.Join(c.dataDir, "collector.log"))
+			if len(log) > 4000 {
+				log = log[len(log)-4000:]
+			}
+			c.t.Fatalf("queue did not drain within %s; collector log ends:\n%s", timeout, log)
 		}
 		time.Sleep(500 * time.Millisecond)
 		if n, err := c.metric("otelcol_exporter_queue_size"); err == nil && n == 0 {
@@ -190,3 +196,5 @@ func (c *collector) waitForInsert(timeout time.Duration) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func (c *collector) httpPort() int { return c.http }

@@ -1,0 +1,43 @@
+package maturity
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+)
+
+// One embedded engine per test process: every test shares this data
+// directory and uses its own database.
+var dataDir string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "maturity-test-")
+	if err != nil {
+		panic(err)
+	}
+	dataDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+func openStore(t testing.TB) chstore.Store {
+	t.Helper()
+	s, err := chstore.OpenEmbedded(dataDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func migrated(t testing.TB, db string) chstore.Store {
+	t.Helper()
+	s := openStore(t)
+	if _, err := chstore.Migrate(context.Background(), s, chstore.SchemaOptions{Database: db}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -1,0 +1,297 @@
+package maturity
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Formats the report renders in.
+var Formats = []string{"table", "json", "markdown", "html"}
+
+// Render writes the report in format.
+func Render(w io.Writer, rep *Report, format string) error {
+	switch format {
+	case "json":
+		return WriteJSON(w, rep)
+	case "table", "":
+		return WriteTable(w, rep)
+	case "markdown", "md":
+		return WriteMarkdown(w, rep)
+	case "html":
+		return WriteHTML(w, rep)
+	}
+	return fmt.Errorf("format %q is not one of %s", format, strings.Join(Formats, ", "))
+}
+
+// WriteJSON writes the report as indented JSON (schema in README.md).
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+func windowText(rep *Report) string {
+	d := rep.Window.To.Sub(rep.Window.From)
+	span := fmt.Sprintf("%.0f d", d.Hours()/24)
+	if d < 48*time.Hour {
+		span = d.String()
+	}
+	return fmt.Sprintf("%s → %s UTC (%s)", rep.Window.From.UTC().Format("2006-01-02 15:04"), rep.Window.To.UTC().Format("2006-01-02 15:04"), span)
+}
+
+func stageLabel(sc *FrameworkScore) string {
+	return fmt.Sprintf("%d %s", sc.Stage, sc.StageName)
+}
+
+func mark(s SignalResult) string {
+	switch s.Status {
+	case StatusMet, StatusDeclared:
+		return "✓"
+	case StatusNA:
+		return "–"
+	}
+	return "✗"
+}
+
+// WriteTable writes a terminal summary: stages per workload, what to invest
+// in next, regressions and the inventory.
+func WriteTable(w io.Writer, rep *Report) error {
+	fmt.Fprintf(w, "otelcol-aiops maturity report · %s · database %s · rubric %s\n\n", windowText(rep), rep.Database, rep.RubricVersion)
+	if len(rep.Workloads) == 0 {
+		fmt.Fprintln(w, "No GenAI telemetry in the window.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "WORKLOAD")
+	for _, f := range rep.Frameworks {
+		fmt.Fprintf(tw, "\t%s", strings.ToUpper(f.ID))
+	}
+	fmt.Fprint(tw, "\tREGISTERED\tCHANGE\n")
+	for _, wl := range rep.Workloads {
+		fmt.Fprint(tw, wl.Workload)
+		var changes []string
+		for _, f := range rep.Frameworks {
+			sc := wl.Score(f.ID)
+			fmt.Fprintf(tw, "\t%s", stageLabel(sc))
+			if sc.Previous != nil && sc.Previous.Stage != sc.Stage {
+				changes = append(changes, fmt.Sprintf("%s %d→%d", f.ID, sc.Previous.Stage, sc.Stage))
+			}
+		}
+		reg := "no"
+		if wl.Registered {
+			reg = "yes"
+		}
+		ch := "—"
+		if len(changes) > 0 {
+			ch = strings.Join(changes, ", ")
+		}
+		fmt.Fprintf(tw, "\t%s\t%s\n", reg, ch)
+	}
+	tw.Flush()
+	for _, wl := range rep.Workloads {
+		fmt.Fprintf(w, "\n%s\n", wl.Workload)
+		for _, f := range rep.Frameworks {
+			sc := wl.Score(f.ID)
+			fmt.Fprintf(w, "  %s: %s %s\n", f.Title, f.Unit, stageLabel(sc))
+			for _, r := range sc.Regressions {
+				fmt.Fprintf(w, "    ! regression: %s\n", r.Detail)
+			}
+			if sc.Next == nil {
+				continue
+			}
+			fmt.Fprintf(w, "    next: %d %s, invest in:\n", sc.Next.Stage, sc.Next.Name)
+			for i, it := range sc.Next.Items {
+				if i == 5 {
+					fmt.Fprintf(w, "      … and %d more\n", len(sc.Next.Items)-5)
+					break
+				}
+				req := ""
+				if !it.Required {
+					req = " (optional)"
+				}
+				fmt.Fprintf(w, "      %d. %s%s: %s\n", i+1, it.Title, req, it.Gap)
+				fmt.Fprintf(w, "         %s\n", it.Evidence)
+			}
+		}
+	}
+	inv := rep.Inventory
+	fmt.Fprintf(w, "\nInventory: %d workloads, %d models, %d providers, %d data sources, %d tools, %d agents\n",
+		len(inv.Workloads), len(inv.Models), len(inv.Providers), len(inv.DataSources), len(inv.Tools), len(inv.Agents))
+	if len(inv.Unregistered) > 0 {
+		fmt.Fprintf(w, "  unregistered (not in the workload registry): %s\n", strings.Join(inv.Unregistered, ", "))
+	}
+	if len(inv.RegisteredWithoutTelemetry) > 0 {
+		fmt.Fprintf(w, "  registered but silent in the window: %s\n", strings.Join(inv.RegisteredWithoutTelemetry, ", "))
+	}
+	return nil
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}
+
+// WriteMarkdown writes the full report: stages, domain levels, ranked next
+// items, regressions, every signal with its evidence, and the inventory.
+func WriteMarkdown(w io.Writer, rep *Report) error {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("# AI workload maturity report\n\n")
+	p("Window %s · database `%s` · rubric `%s` · generated %s", windowText(rep), rep.Database, rep.RubricVersion, rep.GeneratedAt.UTC().Format(time.RFC3339))
+	if rep.PreviousRunAt != nil {
+		p(" · compared with the run of %s", rep.PreviousRunAt.UTC().Format(time.RFC3339))
+	}
+	p("\n\nMeasured from telemetry, not from a questionnaire. *Declared* items come from the workload registry.\n\n")
+	if len(rep.Workloads) == 0 {
+		p("No GenAI telemetry in the window.\n")
+		return nil
+	}
+	p("| Workload |")
+	for _, f := range rep.Frameworks {
+		p(" %s |", f.Title)
+	}
+	p(" Registered | Top next investment |\n|---|")
+	for range rep.Frameworks {
+		p("---|")
+	}
+	p("---|---|\n")
+	for _, wl := range rep.Workloads {
+		p("| **%s** |", mdEscape(wl.Workload))
+		next := "—"
+		for i, f := range rep.Frameworks {
+			sc := wl.Score(f.ID)
+			p(" %s |", stageLabel(sc))
+			if i == 0 && sc.Next != nil && len(sc.Next.Items) > 0 {
+				next = sc.Next.Items[0].Title
+			}
+		}
+		reg := "no ⚠"
+		if wl.Registered {
+			reg = "yes"
+		}
+		p(" %s | %s |\n", reg, mdEscape(next))
+	}
+	for _, wl := range rep.Workloads {
+		p("\n## %s\n\n", wl.Workload)
+		if wl.Owner != "" {
+			p("Owner: %s\n\n", wl.Owner)
+		} else if !wl.Registered {
+			p("⚠ Not in the workload registry: no owner, on-call or risk tier declared.\n\n")
+		}
+		for _, f := range rep.Frameworks {
+			sc := wl.Score(f.ID)
+			p("### %s: %s %s\n\n", f.Title, f.Unit, stageLabel(sc))
+			if len(sc.Domains) > 0 {
+				var ds []string
+				for _, d := range sc.Domains {
+					if d.Applicable {
+						ds = append(ds, fmt.Sprintf("%s %d", domainLabel(d.Domain), d.Level))
+					} else {
+						ds = append(ds, domainLabel(d.Domain)+" n/a")
+					}
+				}
+				p("Per domain: %s.\n\n", strings.Join(ds, " · "))
+			}
+			if sc.Previous != nil {
+				p("Previous run (%s): %s %d.\n\n", sc.Previous.RunAt.UTC().Format(time.RFC3339), f.Unit, sc.Previous.Stage)
+			}
+			if len(sc.Regressions) > 0 {
+				p("**Regressions since the previous run**\n\n")
+				for _, r := range sc.Regressions {
+					p("- %s\n", mdEscape(r.Detail))
+				}
+				p("\n")
+			}
+			if sc.Next != nil && len(sc.Next.Items) > 0 {
+				p("**What to invest in next** (toward %d %s, by impact):\n\n", sc.Next.Stage, sc.Next.Name)
+				for i, it := range sc.Next.Items {
+					opt := ""
+					if !it.Required {
+						opt = " *(optional)*"
+					}
+					p("%d. **%s**%s — %s. %s", i+1, mdEscape(it.Title), opt, mdEscape(it.Gap), mdEscape(it.Evidence))
+					if it.Advice != "" {
+						p(" → %s", mdEscape(it.Advice))
+					}
+					p("\n")
+				}
+				p("\n")
+			}
+			p("<details><summary>All %d signals</summary>\n\n| | %s | Signal | Value | Target | Evidence |\n|---|---|---|---|---|---|\n", len(sc.Signals), capitalize(f.Unit))
+			for _, s := range sc.Signals {
+				name := s.Title
+				if !s.Required {
+					name += " *(optional)*"
+				}
+				if s.Kind == "declared" {
+					name += " *(declared)*"
+				}
+				p("| %s | %d | %s<br>`%s` | %s | %s | %s |\n", mark(s), s.Stage, mdEscape(name), s.ID, mdEscape(s.Display), mdEscape(s.Target), mdEscape(s.Evidence))
+			}
+			p("\n</details>\n\n")
+		}
+	}
+	inv := rep.Inventory
+	p("## Inventory\n\n| Workload | Registered | Owner / teams | Environments | Providers | Models | Data sources | Tools | Agents | Calls | Cost |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, iw := range inv.Workloads {
+		reg := "no ⚠"
+		if iw.Registered {
+			reg = "yes"
+		}
+		owner := iw.Owner
+		if len(iw.Teams) > 0 {
+			owner = strings.TrimPrefix(owner+" / "+strings.Join(iw.Teams, ", "), " / ")
+		}
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(iw.Workload), reg, mdEscape(orDash(owner)),
+			orDash(strings.Join(iw.Environments, ", ")), orDash(strings.Join(iw.Providers, ", ")), orDash(strings.Join(iw.Models, ", ")),
+			orDash(strings.Join(iw.DataSources, ", ")), orDash(strings.Join(iw.Tools, ", ")), orDash(strings.Join(iw.Agents, ", ")),
+			fmtValue(iw.ModelCalls, "count"), fmtValue(iw.CostUSD, "usd"))
+	}
+	if len(inv.Unregistered) > 0 {
+		p("\n⚠ Unregistered workloads: %s.\n", strings.Join(inv.Unregistered, ", "))
+	}
+	if len(inv.RegisteredWithoutTelemetry) > 0 {
+		p("\nRegistered but without telemetry in the window: %s.\n", strings.Join(inv.RegisteredWithoutTelemetry, ", "))
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// sortedDomains returns domain levels in the framework's order.
+func sortedDomains(ds []DomainLevel, order []string) []DomainLevel {
+	idx := map[string]int{}
+	for i, d := range order {
+		idx[d] = i
+	}
+	out := append([]DomainLevel(nil), ds...)
+	sort.SliceStable(out, func(i, j int) bool { return idx[out[i].Domain] < idx[out[j].Domain] })
+	return out
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+var domainLabels = map[string]string{
+	"observability": "observability", "llmops": "LLMOps", "cost": "cost",
+	"governance_security": "governance & security", "agent_ops": "agent operations", "reliability": "reliability",
+}
+
+func domainLabel(d string) string {
+	if l, ok := domainLabels[d]; ok {
+		return l
+	}
+	return strings.ReplaceAll(d, "_", " ")
+}

@@ -1,0 +1,208 @@
+package maturity
+
+import "time"
+
+// ReportSchema names the JSON report's schema; it changes only when a field
+// changes meaning or is removed (see README.md).
+const ReportSchema = "otelcol-aiops/maturity-report/v1"
+
+// Signal statuses.
+const (
+	StatusMet         = "met"
+	StatusUnmet       = "unmet"
+	StatusNA          = "n/a"
+	StatusDeclared    = "declared"
+	StatusNotDeclared = "not_declared"
+)
+
+// Report is one scoring run over every workload in the window.
+type Report struct {
+	Schema         string           `json:"schema"`
+	RunID          string           `json:"run_id"`
+	GeneratedAt    time.Time        `json:"generated_at"`
+	Database       string           `json:"database"`
+	Window         Window           `json:"window"`
+	WorkloadFilter []string         `json:"workload_filter"`
+	RubricVersion  string           `json:"rubric_version"`
+	DurationMs     float64          `json:"duration_ms"`
+	PreviousRunAt  *time.Time       `json:"previous_run_at"`
+	Frameworks     []FrameworkInfo  `json:"frameworks"`
+	Workloads      []WorkloadReport `json:"workloads"`
+	Inventory      Inventory        `json:"inventory"`
+}
+
+// Window is the scored time range, [from, to).
+type Window struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// FrameworkInfo describes a framework's levels.
+type FrameworkInfo struct {
+	ID      string   `json:"id"`
+	Title   string   `json:"title"`
+	Unit    string   `json:"unit"`
+	Source  string   `json:"source,omitempty"`
+	Levels  []Level  `json:"levels"`
+	Domains []string `json:"domains,omitempty"`
+}
+
+// WorkloadReport is one workload's scores in every framework.
+type WorkloadReport struct {
+	Workload   string           `json:"workload"`
+	Registered bool             `json:"registered"`
+	Owner      string           `json:"owner,omitempty"`
+	Scores     []FrameworkScore `json:"scores"`
+}
+
+// Score returns the workload's score in a framework, or nil.
+func (w *WorkloadReport) Score(framework string) *FrameworkScore {
+	for i := range w.Scores {
+		if w.Scores[i].Framework == framework {
+			return &w.Scores[i]
+		}
+	}
+	return nil
+}
+
+// FrameworkScore is the stage reached in one framework and why.
+type FrameworkScore struct {
+	Framework   string         `json:"framework"`
+	Stage       int            `json:"stage"`
+	StageName   string         `json:"stage_name"`
+	Signals     []SignalResult `json:"signals"`
+	Next        *NextStage     `json:"next"`
+	Domains     []DomainLevel  `json:"domains,omitempty"`
+	Previous    *PreviousScore `json:"previous"`
+	Regressions []Regression   `json:"regressions"`
+}
+
+// Signal returns the result of a signal, or nil.
+func (s *FrameworkScore) Signal(id string) *SignalResult {
+	for i := range s.Signals {
+		if s.Signals[i].ID == id {
+			return &s.Signals[i]
+		}
+	}
+	return nil
+}
+
+// SignalResult is one signal's value against its threshold.
+type SignalResult struct {
+	ID     string `json:"id"`
+	Stage  int    `json:"stage"`
+	Domain string `json:"domain"`
+	Item   string `json:"item"`
+	Title  string `json:"title"`
+	// Kind is "measured" (from telemetry) or "declared" (from the registry).
+	Kind     string `json:"kind"`
+	Status   string `json:"status"`
+	Met      bool   `json:"met"`
+	Required bool   `json:"required"`
+	// Value is null when there was nothing to measure.
+	Value      *float64       `json:"value"`
+	Display    string         `json:"display"`
+	Threshold  float64        `json:"threshold"`
+	Comparison string         `json:"comparison"`
+	Target     string         `json:"target"`
+	Unit       string         `json:"unit"`
+	Evidence   string         `json:"evidence"`
+	Impact     float64        `json:"impact"`
+	Advice     string         `json:"advice,omitempty"`
+	Measure    string         `json:"measure,omitempty"`
+	Context    map[string]any `json:"context,omitempty"`
+}
+
+// NextStage lists the unbuilt items of the stage after the one reached,
+// ranked by impact: what to invest in next.
+type NextStage struct {
+	Stage int        `json:"stage"`
+	Name  string     `json:"name"`
+	Items []NextItem `json:"items"`
+}
+
+// NextItem is one unbuilt item.
+type NextItem struct {
+	Signal   string  `json:"signal"`
+	Title    string  `json:"title"`
+	Item     string  `json:"item"`
+	Domain   string  `json:"domain"`
+	Required bool    `json:"required"`
+	Impact   float64 `json:"impact"`
+	Status   string  `json:"status"`
+	Gap      string  `json:"gap"`
+	Evidence string  `json:"evidence"`
+	Advice   string  `json:"advice,omitempty"`
+}
+
+// DomainLevel is the level reached within one domain (frameworks with domains).
+type DomainLevel struct {
+	Domain string `json:"domain"`
+	Level  int    `json:"level"`
+	Name   string `json:"name"`
+	// Applicable is false when every signal of the domain was n/a (an app
+	// without agents has no agent operations to assess).
+	Applicable bool `json:"applicable"`
+}
+
+// PreviousScore is the workload's score in the previous recorded run.
+type PreviousScore struct {
+	RunAt time.Time `json:"run_at"`
+	RunID string    `json:"run_id"`
+	Stage int       `json:"stage"`
+}
+
+// Regression is a drop since the previous run: the stage, or a signal that
+// was met and no longer is.
+type Regression struct {
+	Kind   string `json:"kind"` // "stage" or "signal"
+	Signal string `json:"signal,omitempty"`
+	Was    string `json:"was"`
+	Now    string `json:"now"`
+	Detail string `json:"detail"`
+}
+
+// Inventory is every AI system discovered from telemetry.
+type Inventory struct {
+	Workloads                  []InventoryWorkload `json:"workloads"`
+	Unregistered               []string            `json:"unregistered"`
+	RegisteredWithoutTelemetry []string            `json:"registered_without_telemetry"`
+	Models                     []string            `json:"models"`
+	Providers                  []string            `json:"providers"`
+	DataSources                []string            `json:"data_sources"`
+	Tools                      []string            `json:"tools"`
+	Agents                     []string            `json:"agents"`
+	Owners                     []string            `json:"owners"`
+}
+
+// InventoryWorkload is what one workload's telemetry shows about it.
+type InventoryWorkload struct {
+	Workload     string    `json:"workload"`
+	Registered   bool      `json:"registered"`
+	Owner        string    `json:"owner,omitempty"`
+	Teams        []string  `json:"teams"`
+	Services     []string  `json:"services"`
+	Environments []string  `json:"environments"`
+	Providers    []string  `json:"providers"`
+	Models       []string  `json:"models"`
+	DataSources  []string  `json:"data_sources"`
+	Tools        []string  `json:"tools"`
+	Agents       []string  `json:"agents"`
+	Spans        uint64    `json:"spans"`
+	ModelCalls   uint64    `json:"model_calls"`
+	Users        uint64    `json:"users"`
+	Tenants      uint64    `json:"tenants"`
+	CostUSD      float64   `json:"cost_usd"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+}
+
+// Workload returns the named workload's report, or nil.
+func (r *Report) Workload(name string) *WorkloadReport {
+	for i := range r.Workloads {
+		if r.Workloads[i].Workload == name {
+			return &r.Workloads[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,454 @@
+// Package maturity measures how mature each AI workload's operations are from
+// the telemetry otelcol-aiops stores in ClickHouse. Maturity models are
+// usually questionnaires; here every "what you have" item of a model is one or
+// more signals computed in SQL over a time window, with a threshold and
+// evidence, and a workload reaches a stage when every required signal of that
+// stage is met and every lower stage is reached.
+//
+// The rubrics are data: maturity/rubrics/*.yaml, embedded in the binary and
+// replaceable by a directory of the same shape (see README.md).
+package maturity
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed rubrics/*.yaml
+var builtinFS embed.FS
+
+// Sources a measure can read.
+const (
+	FromGenAISpans  = "genai_spans"
+	FromGenAIEvents = "genai_events"
+	FromSpans       = "spans"
+	FromQuery       = "query"
+)
+
+// Measure is one value computed per workload over the window. Table measures
+// (from genai_spans, genai_events or spans) are aggregate expressions that the
+// scorer folds into one GROUP BY workload scan per table; query measures are
+// full SELECTs returning a workload column, a value column and any context
+// columns.
+//
+// SQL text may use {db} (the validated database name), the macros
+// {{name}} (see Rubrics.Macros) and bound parameters {from:DateTime64(9)},
+// {to:DateTime64(9)}, {workloads:Array(String)}, {slo_workloads:Array(String)},
+// {slo_p95_ms:Array(Float64)}, {slo_error_rate:Array(Float64)} and
+// {approved_models:Array(String)}. Nothing a user types reaches SQL text.
+type Measure struct {
+	ID          string `yaml:"id" json:"id"`
+	Title       string `yaml:"title" json:"title"`
+	Description string `yaml:"description" json:"description"`
+	// Unit drives formatting: ratio, count, days, usd, bool, number.
+	Unit string `yaml:"unit" json:"unit"`
+	From string `yaml:"from" json:"from"`
+	// Scope is "workload" (default) or "global": a global measure's first row
+	// applies to every workload (platform breadth).
+	Scope   string            `yaml:"scope" json:"scope,omitempty"`
+	Value   string            `yaml:"value" json:"value,omitempty"`
+	Context map[string]string `yaml:"context" json:"context,omitempty"`
+	Query   string            `yaml:"query" json:"query,omitempty"`
+}
+
+// Signal is one rubric item of one framework, measured against a threshold
+// or declared in the workload registry.
+type Signal struct {
+	ID          string `yaml:"id" json:"id"`
+	Stage       int    `yaml:"stage" json:"stage"`
+	Domain      string `yaml:"domain" json:"domain"`
+	Item        string `yaml:"item" json:"item"`
+	Title       string `yaml:"title" json:"title"`
+	Description string `yaml:"description" json:"description"`
+	// Measure names the measure; Declared names a registry field instead.
+	Measure  string `yaml:"measure" json:"measure,omitempty"`
+	Declared string `yaml:"declared" json:"declared,omitempty"`
+	// Comparison is one of >=, >, <=, <, ==, != against Threshold.
+	Comparison string  `yaml:"comparison" json:"comparison"`
+	Threshold  float64 `yaml:"threshold" json:"threshold"`
+	// Absent says what a missing value (NULL: nothing to measure) means:
+	// "unmet" (default) or "na", which counts as met and shows "n/a".
+	Absent   string `yaml:"absent" json:"absent,omitempty"`
+	Required bool   `yaml:"required" json:"required"`
+	// Impact (1-10) ranks the unbuilt items of the next stage.
+	Impact   float64 `yaml:"impact" json:"impact"`
+	Evidence string  `yaml:"evidence" json:"evidence,omitempty"`
+	// Advice says what to build when the signal is not met.
+	Advice string `yaml:"advice" json:"advice,omitempty"`
+
+	framework string
+	tmpl      *template.Template
+}
+
+// Level is one stage of a framework.
+type Level struct {
+	Level   int    `yaml:"level" json:"level"`
+	Name    string `yaml:"name" json:"name"`
+	Summary string `yaml:"summary" json:"summary,omitempty"`
+}
+
+// Framework is a maturity model and its signals.
+type Framework struct {
+	ID      string    `yaml:"id" json:"id"`
+	Title   string    `yaml:"title" json:"title"`
+	Source  string    `yaml:"source" json:"source,omitempty"`
+	Unit    string    `yaml:"unit" json:"unit"` // "stage" or "level"
+	Levels  []Level   `yaml:"levels" json:"levels"`
+	Domains []string  `yaml:"domains" json:"domains,omitempty"`
+	Signals []*Signal `yaml:"-" json:"-"`
+}
+
+// LevelName is the name of level n, "none" for 0.
+func (f *Framework) LevelName(n int) string {
+	for _, l := range f.Levels {
+		if l.Level == n {
+			return l.Name
+		}
+	}
+	return "none"
+}
+
+// Top is the highest level.
+func (f *Framework) Top() int { return f.Levels[len(f.Levels)-1].Level }
+
+// Rubrics are the frameworks, measures and macros the scorer uses.
+type Rubrics struct {
+	Frameworks []*Framework
+	Measures   map[string]*Measure
+	Macros     map[string]string
+	// Version is a digest of the rubric files, recorded with every score.
+	Version string
+}
+
+type rubricFile struct {
+	Framework *Framework        `yaml:"framework"`
+	Measures  []*Measure        `yaml:"measures"`
+	Macros    map[string]string `yaml:"macros"`
+	Signals   []*Signal         `yaml:"signals"`
+}
+
+// Builtin returns the embedded rubrics.
+func Builtin() (*Rubrics, error) {
+	sub, err := fs.Sub(builtinFS, "rubrics")
+	if err != nil {
+		return nil, err
+	}
+	return Load(sub)
+}
+
+// MustBuiltin is Builtin for callers that ship the embedded files.
+func MustBuiltin() *Rubrics {
+	r, err := Builtin()
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// LoadDir reads rubrics from dir, layered over the built-in ones: a file with
+// the name of a built-in file replaces it, other *.yaml files are added.
+func LoadDir(dir string) (*Rubrics, error) {
+	if dir == "" {
+		return Builtin()
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("rubrics: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("rubrics: %s is not a directory", dir)
+	}
+	sub, err := fs.Sub(builtinFS, "rubrics")
+	if err != nil {
+		return nil, err
+	}
+	return Load(overlayFS{top: os.DirFS(dir), base: sub})
+}
+
+// overlayFS lists the union of two flat directories; top wins by name.
+type overlayFS struct{ top, base fs.FS }
+
+func (o overlayFS) Open(name string) (fs.File, error) {
+	if f, err := o.top.Open(name); err == nil {
+		return f, nil
+	}
+	return o.base.Open(name)
+}
+
+func (o overlayFS) ReadDir(string) ([]fs.DirEntry, error) {
+	seen := map[string]bool{}
+	var out []fs.DirEntry
+	for _, f := range []fs.FS{o.top, o.base} {
+		ents, err := fs.ReadDir(f, ".")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			if !seen[e.Name()] {
+				seen[e.Name()] = true
+				out = append(out, e)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
+}
+
+// Load reads every *.yaml file at the top of fsys.
+func Load(fsys fs.FS) (*Rubrics, error) {
+	ents, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	r := &Rubrics{Measures: map[string]*Measure{}, Macros: map[string]string{}}
+	for k, v := range builtinMacros {
+		r.Macros[k] = v
+	}
+	h := sha256.New()
+	var signals []*Signal
+	frameworks := map[string]*Framework{}
+	for _, e := range ents {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".yaml" {
+			continue
+		}
+		raw, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		h.Write([]byte(e.Name()))
+		h.Write(raw)
+		var f rubricFile
+		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&f); err != nil {
+			return nil, fmt.Errorf("rubric %s: %w", e.Name(), err)
+		}
+		for k, v := range f.Macros {
+			r.Macros[k] = v
+		}
+		for _, m := range f.Measures {
+			if _, dup := r.Measures[m.ID]; dup {
+				return nil, fmt.Errorf("rubric %s: measure %q defined twice", e.Name(), m.ID)
+			}
+			r.Measures[m.ID] = m
+		}
+		if f.Framework != nil {
+			if _, dup := frameworks[f.Framework.ID]; dup {
+				return nil, fmt.Errorf("rubric %s: framework %q defined twice", e.Name(), f.Framework.ID)
+			}
+			frameworks[f.Framework.ID] = f.Framework
+			r.Frameworks = append(r.Frameworks, f.Framework)
+			for _, s := range f.Signals {
+				s.framework = f.Framework.ID
+				f.Framework.Signals = append(f.Framework.Signals, s)
+			}
+			signals = append(signals, f.Signals...)
+		} else if len(f.Signals) > 0 {
+			return nil, fmt.Errorf("rubric %s: signals without a framework", e.Name())
+		}
+	}
+	sort.Slice(r.Frameworks, func(i, j int) bool { return frameworkOrder(r.Frameworks[i].ID) < frameworkOrder(r.Frameworks[j].ID) })
+	r.Version = hex.EncodeToString(h.Sum(nil))[:12]
+	return r, r.validate(signals)
+}
+
+func frameworkOrder(id string) string {
+	switch id {
+	case "llmops":
+		return "0"
+	case "aiops":
+		return "1"
+	}
+	return "2" + id
+}
+
+var (
+	idRE         = regexp.MustCompile(`^[a-z][a-z0-9_.]*$`)
+	macroRE      = regexp.MustCompile(`\{\{([a-z_][a-z0-9_]*)\}\}`)
+	paramRE      = regexp.MustCompile(`\{([a-z_][a-z0-9_]*):`)
+	contextKeyRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+// Parameters the scorer binds; a query naming any other fails validation.
+var knownParams = map[string]bool{
+	"from": true, "to": true, "workloads": true, "slo_workloads": true,
+	"slo_p95_ms": true, "slo_error_rate": true, "approved_models": true,
+}
+
+var comparisons = map[string]bool{">=": true, ">": true, "<=": true, "<": true, "==": true, "!=": true}
+
+// Declarable registry fields.
+var declarable = map[string]bool{
+	"owner": true, "team": true, "on_call": true, "risk_tier": true, "last_review": true,
+	"runbook": true, "slo": true, "description": true, "data_classification": true,
+}
+
+func (r *Rubrics) validate(signals []*Signal) error {
+	var errs []error
+	if len(r.Frameworks) == 0 {
+		errs = append(errs, errors.New("rubrics: no framework defined"))
+	}
+	for id, m := range r.Measures {
+		if !idRE.MatchString(id) {
+			errs = append(errs, fmt.Errorf("measure %q: id must match %s", id, idRE))
+		}
+		switch m.From {
+		case FromGenAISpans, FromGenAIEvents, FromSpans:
+			if m.Value == "" || m.Query != "" {
+				errs = append(errs, fmt.Errorf("measure %s: from %s needs value (an aggregate expression) and no query", id, m.From))
+			}
+		case FromQuery:
+			if m.Query == "" || m.Value != "" || len(m.Context) > 0 {
+				errs = append(errs, fmt.Errorf("measure %s: from query needs query and no value/context (return context as extra columns)", id))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("measure %s: from %q is not one of genai_spans, genai_events, spans, query", id, m.From))
+		}
+		switch m.Scope {
+		case "", "workload", "global":
+		default:
+			errs = append(errs, fmt.Errorf("measure %s: scope %q is not workload or global", id, m.Scope))
+		}
+		for k := range m.Context {
+			if !contextKeyRE.MatchString(k) {
+				errs = append(errs, fmt.Errorf("measure %s: context key %q must match %s", id, k, contextKeyRE))
+			}
+		}
+		for _, sql := range append([]string{m.Value, m.Query}, mapValues(m.Context)...) {
+			x, err := r.expand(sql)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("measure %s: %w", id, err))
+				continue
+			}
+			for _, p := range paramRE.FindAllStringSubmatch(x, -1) {
+				if !knownParams[p[1]] {
+					errs = append(errs, fmt.Errorf("measure %s: unknown parameter {%s:...}", id, p[1]))
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range r.Frameworks {
+		if !idRE.MatchString(f.ID) || len(f.Levels) == 0 {
+			errs = append(errs, fmt.Errorf("framework %q: needs an id and levels", f.ID))
+			continue
+		}
+		for i, l := range f.Levels {
+			if l.Level != i+1 {
+				errs = append(errs, fmt.Errorf("framework %s: levels must be numbered 1..n in order", f.ID))
+			}
+		}
+		domains := map[string]bool{}
+		for _, d := range f.Domains {
+			domains[d] = true
+		}
+		for _, s := range f.Signals {
+			where := fmt.Sprintf("framework %s signal %q", f.ID, s.ID)
+			if !idRE.MatchString(s.ID) || !strings.HasPrefix(s.ID, f.ID+".") {
+				errs = append(errs, fmt.Errorf("%s: id must start with %q and match %s", where, f.ID+".", idRE))
+			}
+			if seen[s.ID] {
+				errs = append(errs, fmt.Errorf("%s: defined twice", where))
+			}
+			seen[s.ID] = true
+			if s.Stage < 1 || s.Stage > f.Top() {
+				errs = append(errs, fmt.Errorf("%s: stage %d is outside 1..%d", where, s.Stage, f.Top()))
+			}
+			if len(domains) > 0 && !domains[s.Domain] {
+				errs = append(errs, fmt.Errorf("%s: domain %q is not one of %v", where, s.Domain, f.Domains))
+			}
+			switch {
+			case (s.Measure == "") == (s.Declared == ""):
+				errs = append(errs, fmt.Errorf("%s: set exactly one of measure and declared", where))
+			case s.Measure != "":
+				if _, ok := r.Measures[s.Measure]; !ok {
+					errs = append(errs, fmt.Errorf("%s: unknown measure %q", where, s.Measure))
+				}
+				if !comparisons[s.Comparison] {
+					errs = append(errs, fmt.Errorf("%s: comparison %q is not one of >=, >, <=, <, ==, !=", where, s.Comparison))
+				}
+			case !declarable[s.Declared]:
+				errs = append(errs, fmt.Errorf("%s: declared field %q is not a registry field", where, s.Declared))
+			}
+			switch s.Absent {
+			case "", "unmet", "na":
+			default:
+				errs = append(errs, fmt.Errorf("%s: absent %q is not unmet or na", where, s.Absent))
+			}
+			if s.Title == "" || s.Item == "" {
+				errs = append(errs, fmt.Errorf("%s: title and item are required", where))
+			}
+			if s.Evidence != "" {
+				t, err := template.New(s.ID).Funcs(evidenceFuncs).Option("missingkey=zero").Parse(s.Evidence)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: evidence: %w", where, err))
+				}
+				s.tmpl = t
+			}
+		}
+	}
+	_ = signals
+	return errors.Join(errs...)
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// builtinMacros are always defined; rubric files may add or replace macros.
+var builtinMacros = map[string]string{
+	"window": "timestamp >= {from:DateTime64(9)} AND timestamp < {to:DateTime64(9)} AND (empty({workloads:Array(String)}) OR has({workloads:Array(String)}, workload))",
+	// every_workload is the window without the workload filter.
+	"every_workload": "timestamp >= {from:DateTime64(9)} AND timestamp < {to:DateTime64(9)}",
+}
+
+// expand replaces {{macro}} references, recursively, and then {db} is
+// substituted by the scorer with a validated identifier.
+func (r *Rubrics) expand(sql string) (string, error) {
+	for depth := 0; depth < 8; depth++ {
+		var missing string
+		out := macroRE.ReplaceAllStringFunc(sql, func(m string) string {
+			name := m[2 : len(m)-2]
+			v, ok := r.Macros[name]
+			if !ok {
+				missing = name
+				return m
+			}
+			return "(" + v + ")"
+		})
+		if missing != "" {
+			return "", fmt.Errorf("unknown macro {{%s}}", missing)
+		}
+		if out == sql {
+			return out, nil
+		}
+		sql = out
+	}
+	return "", errors.New("macros nest deeper than 8")
+}
+
+// Framework returns the framework with id, or nil.
+func (r *Rubrics) Framework(id string) *Framework {
+	for _, f := range r.Frameworks {
+		if f.ID == id {
+			return f
+		}
+	}
+	return nil
+}
