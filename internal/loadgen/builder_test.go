@@ -281,7 +281,7 @@ func TestTenantOnlyForSomeServices(t *testing.T) {
 			with[str(r.resource, "service.name")] = true
 		}
 	}
-	if with["rag-search"] || !with["support-chatbot"] || !with["agent-platform"] {
+	if with["rag-search"] || !with["support-chatbot"] || !with["ops-agent"] {
 		t.Fatalf("tenant.id by service: %v", with)
 	}
 }

@@ -110,7 +110,7 @@ type profile struct {
 var knownProfiles = map[string]profile{
 	"support-chatbot": {weights: [numFlows]int{60, 0, 10, 30, 0}, tenant: true, version: "2.14.1", route: "/api/chat"},
 	"rag-search":      {weights: [numFlows]int{10, 20, 70, 0, 0}, tenant: false, version: "1.8.0", route: "/api/search"},
-	"agent-platform":  {weights: [numFlows]int{15, 0, 0, 0, 85}, tenant: true, version: "0.9.3", route: "/api/agent"},
+	"ops-agent":       {weights: [numFlows]int{15, 0, 0, 0, 85}, tenant: true, version: "0.9.3", route: "/api/agent"},
 }
 
 // service is a resolved service with its instances and traffic profile.

@@ -14,7 +14,7 @@ import (
 )
 
 // DefaultServices is used when Config.Services is empty.
-var DefaultServices = []string{"support-chatbot", "rag-search", "agent-platform"}
+var DefaultServices = []string{"support-chatbot", "rag-search", "ops-agent"}
 
 const (
 	defaultWorkers     = 2
