@@ -210,3 +210,28 @@ func (r Ratio) String() string {
 	// Reuse Amount formatting: ppm scaled up by 1e6 lands on picodollar scale.
 	return Amount(int64(r.ppm()) * 1_000_000).String()
 }
+
+// FromUSD converts a float64 USD figure, such as a cost an SDK reported, to
+// an Amount. The float is read through its shortest decimal form (so 0.01 is
+// exactly 10_000_000_000 picodollars, not the binary approximation) and
+// rounded half up to the picodollar. ok is false for NaN, infinities,
+// negative values and values beyond int64 picodollars (about 9.2M USD).
+func FromUSD(f float64) (a Amount, ok bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f >= 9.2e6 {
+		return 0, false
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	up := false
+	if i := strings.IndexByte(s, '.'); i >= 0 && len(s)-i-1 > usdDecimals {
+		up = s[i+1+usdDecimals] >= '5'
+		s = s[:i+1+usdDecimals]
+	}
+	v, err := ParseUSD(s)
+	if err != nil {
+		return 0, false
+	}
+	if up {
+		v++
+	}
+	return v, true
+}

@@ -129,3 +129,27 @@ func TestParseRatio(t *testing.T) {
 		t.Errorf("zero Ratio.String() = %q", s)
 	}
 }
+
+func TestFromUSD(t *testing.T) {
+	for _, tt := range []struct {
+		f    float64
+		want Amount
+		ok   bool
+	}{
+		{0.01, 10_000_000_000, true},        // the float's shortest form "0.01", not 0.01000000000000000020816…
+		{0.004, 4_000_000_000, true},        // 0.004 USD = 4e9 pd
+		{1e-13, 0, true},                    // 0.1 pd rounds down
+		{5e-13, 1, true},                    // 0.5 pd rounds half up to 1 pd
+		{1.2345678901235e-6, 1234568, true}, // 1234567.8901235 pd -> 1234568
+		{0, 0, true},
+		{-0.01, 0, false},
+		{math.NaN(), 0, false},
+		{math.Inf(1), 0, false},
+		{1e7, 0, false}, // beyond int64 picodollars' safe range
+	} {
+		got, ok := FromUSD(tt.f)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("FromUSD(%v) = %d, %v; want %d, %v", tt.f, int64(got), ok, int64(tt.want), tt.ok)
+		}
+	}
+}

@@ -85,10 +85,16 @@ func (c *Catalog) Lookup(provider, model string, at time.Time) (*Price, bool) {
 	if c == nil || model == "" {
 		return nil, false
 	}
+	p := NormalizeProvider(provider)
+	// Fast path, the common case: an exact, already lower-case model name.
+	// It is step 1 of resolve, so the result is the same.
+	if pr := pick(c.byModel[model], p, at); pr != nil {
+		return pr, true
+	}
 	if hasUpper(model) {
 		model = strings.ToLower(model)
 	}
-	pr := c.resolveFallback(NormalizeProvider(provider), model, at, 0)
+	pr := c.resolveFallback(p, model, at, 0)
 	return pr, pr != nil
 }
 

@@ -424,3 +424,54 @@ func TestMulDivRound(t *testing.T) {
 		}
 	}
 }
+
+func TestPriceChangeMidWindow(t *testing.T) {
+	// A 30-day window, 2026-06-01 .. 2026-06-30, with one call per day of
+	// 10,000 input (4,000 of them cached) and 2,000 output tokens. The price
+	// drops on 2026-06-15, in the middle of the window.
+	c := mustLoad(t, `
+prices:
+  - {provider: acme, model: m1, effective_from: 2026-01-01, input: 3, cache_read: 0.3, output: 15}
+  - {provider: acme, model: m1, effective_from: 2026-06-15, input: 2, cache_read: 0.2, output: 10}
+`)
+	u := Usage{Input: 10_000, CacheRead: 4_000, Output: 2_000}
+	var sum Amount
+	perID := map[string]int{}
+	for d := 1; d <= 30; d++ {
+		at := time.Date(2026, 6, d, 9, 30, 0, 0, time.UTC)
+		p, ok := c.Lookup("acme", "m1", at)
+		if !ok {
+			t.Fatalf("no price on day %d", d)
+		}
+		perID[p.ID]++
+		sum += p.Cost(u).Total
+	}
+	// Old price, June 1-14 (14 calls): 6000*3/1M + 4000*0.3/1M + 2000*15/1M
+	//   = 0.018 + 0.0012 + 0.03 = 0.0492 per call; 14 * 0.0492 = 0.6888
+	// New price, June 15-30 (16 calls): 6000*2/1M + 4000*0.2/1M + 2000*10/1M
+	//   = 0.012 + 0.0008 + 0.02 = 0.0328 per call; 16 * 0.0328 = 0.5248
+	// Window total: 0.6888 + 0.5248 = 1.2136 USD.
+	if perID["acme/m1@2026-01-01"] != 14 || perID["acme/m1@2026-06-15"] != 16 {
+		t.Errorf("calls per price: %v, want 14 old and 16 new", perID)
+	}
+	if want := mustUSD(t, "1.2136"); sum != want {
+		t.Errorf("window total %s, want %s", sum, want)
+	}
+	// Re-pricing history: the 2026-06-14 call costs the old price even when
+	// looked up after the change.
+	p, _ := c.Lookup("acme", "m1", time.Date(2026, 6, 14, 23, 59, 59, 0, time.UTC))
+	if got := p.Cost(u).Total; got != mustUSD(t, "0.0492") {
+		t.Errorf("last call before the change: %s, want 0.0492", got)
+	}
+}
+
+func TestUnknownModelHasNoPrice(t *testing.T) {
+	c := mustBuiltin(t)
+	// An unknown model is not priced at 0: Lookup reports it missing, so the
+	// caller marks the call unpriced instead of recording a zero cost.
+	for _, m := range []string{"gpt-99-imaginary", "claude-7-opus-20300101", "llama-unknown"} {
+		if p, ok := c.Lookup("", m, at); ok {
+			t.Errorf("Lookup(%q) found %s", m, p.ID)
+		}
+	}
+}
