@@ -6,22 +6,14 @@ import (
 	"testing"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore/chstoretest"
 )
 
 // One embedded engine per test process: every test shares this data
 // directory and uses its own database.
 var dataDir string
 
-func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "maturity-test-")
-	if err != nil {
-		panic(err)
-	}
-	dataDir = d
-	code := m.Run()
-	os.RemoveAll(d)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(chstoretest.Run(m, &dataDir)) }
 
 func openStore(t testing.TB) chstore.Store {
 	t.Helper()

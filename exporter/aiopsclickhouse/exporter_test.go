@@ -17,22 +17,14 @@ import (
 
 	"github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse/internal/metadata"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore/chstoretest"
 )
 
 // One engine per test process, so every test shares this data directory and
 // uses its own database.
 var dataDir string
 
-func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "aiopsch-test-")
-	if err != nil {
-		panic(err)
-	}
-	dataDir = d
-	code := m.Run()
-	os.RemoveAll(d)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(chstoretest.Run(m, &dataDir)) }
 
 func testConfig(db string) *Config {
 	cfg := createDefaultConfig().(*Config)

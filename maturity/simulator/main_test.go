@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore/chstoretest"
 	"github.com/otelcol-aiops/otelcol-aiops/maturity"
 )
 
@@ -14,16 +15,7 @@ import (
 // directory and uses its own database.
 var dataDir string
 
-func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "maturity-sim-test-")
-	if err != nil {
-		panic(err)
-	}
-	dataDir = d
-	code := m.Run()
-	os.RemoveAll(d)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(chstoretest.Run(m, &dataDir)) }
 
 // testEnd is a fixed end of the simulated days, inside the validity of the
 // built-in prices.

@@ -20,22 +20,14 @@ import (
 
 	"github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore/chstoretest"
 )
 
 // One embedded engine per process: every test shares this data directory
 // and uses its own database.
 var dataDir string
 
-func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "genaifeedback-test-")
-	if err != nil {
-		panic(err)
-	}
-	dataDir = d
-	code := m.Run()
-	os.RemoveAll(d)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(chstoretest.Run(m, &dataDir)) }
 
 func exporterConfig(db string) *aiopsclickhouse.Config {
 	cfg := aiopsclickhouse.NewFactory().CreateDefaultConfig().(*aiopsclickhouse.Config)
