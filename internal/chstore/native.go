@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"reflect"
+	"strings"
 	"time"
 
 	chproto "github.com/ClickHouse/ch-go/proto"

@@ -70,7 +70,9 @@ func StringParam(name, value string) Param { return Param{Name: name, Value: chd
 // ArrayParam binds an Array(String) value. Its text is an array literal whose
 // elements are quoted strings; quotes and backslashes are escaped so no value
 // can end its string early.
-func ArrayParam(name string, values []string) Param { return Param{Name: name, Value: arrayLiteral(values)} }
+func ArrayParam(name string, values []string) Param {
+	return Param{Name: name, Value: arrayLiteral(values)}
+}
 
 func arrayLiteral(values []string) string {
 	var b strings.Builder
