@@ -80,7 +80,7 @@ func BenchmarkEncodeGenAISpans(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		bl := newBuilder(genaiSpansSchema)
+		bl := newBuilder(genaiSpansSchema, 10000)
 		for k := 0; k < spans.Len(); k++ {
 			addGenAISpan(bl, rs.Resource(), spans.At(k), "bench")
 		}

@@ -94,34 +94,101 @@ type builder struct {
 	f64   [][]*float64
 	decs  [][]decimal.Decimal
 	arrs  [][][]string
-	maps  [][]map[string]string
+	maps  [][]*attrMap
 	times [][]time.Time
 	// repaired counts values stored in repaired form, by kind.
 	repaired map[string]int
 }
 
-func newBuilder(s *schema) *builder {
+// newBuilder sizes every column for capacity rows, so appends do not
+// regrow (and re-copy) fifty slices per batch.
+func newBuilder(s *schema, capacity int) *builder {
 	n := len(s.cols)
-	return &builder{
+	b := &builder{
 		s: s, strs: make([][]string, n), u64: make([][]uint64, n), u32: make([][]uint32, n), u16: make([][]uint16, n),
 		bools: make([][]bool, n), f32: make([][]*float32, n), f64: make([][]*float64, n), decs: make([][]decimal.Decimal, n),
-		arrs: make([][][]string, n), maps: make([][]map[string]string, n), times: make([][]time.Time, n),
+		arrs: make([][][]string, n), maps: make([][]*attrMap, n), times: make([][]time.Time, n),
 		repaired: map[string]int{},
 	}
+	for i, k := range s.kinds {
+		switch k {
+		case kStr:
+			b.strs[i] = make([]string, 0, capacity)
+		case kU64:
+			b.u64[i] = make([]uint64, 0, capacity)
+		case kU32:
+			b.u32[i] = make([]uint32, 0, capacity)
+		case kU16:
+			b.u16[i] = make([]uint16, 0, capacity)
+		case kBool:
+			b.bools[i] = make([]bool, 0, capacity)
+		case kF32:
+			b.f32[i] = make([]*float32, 0, capacity)
+		case kF64:
+			b.f64[i] = make([]*float64, 0, capacity)
+		case kDec:
+			b.decs[i] = make([]decimal.Decimal, 0, capacity)
+		case kArr:
+			b.arrs[i] = make([][]string, 0, capacity)
+		case kMap:
+			b.maps[i] = make([]*attrMap, 0, capacity)
+		case kTime:
+			b.times[i] = make([]time.Time, 0, capacity)
+		}
+	}
+	return b
 }
 
-func (b *builder) str(i int, v string)             { b.strs[i] = append(b.strs[i], b.valid(v)) }
-func (b *builder) u64v(i int, v uint64)            { b.u64[i] = append(b.u64[i], v) }
-func (b *builder) u32v(i int, v uint32)            { b.u32[i] = append(b.u32[i], v) }
-func (b *builder) u16v(i int, v uint16)            { b.u16[i] = append(b.u16[i], v) }
-func (b *builder) boolv(i int, v bool)             { b.bools[i] = append(b.bools[i], v) }
-func (b *builder) f32v(i int, v *float32)          { b.f32[i] = append(b.f32[i], v) }
-func (b *builder) f64v(i int, v *float64)          { b.f64[i] = append(b.f64[i], v) }
-func (b *builder) dec(i int, v decimal.Decimal)    { b.decs[i] = append(b.decs[i], v) }
-func (b *builder) arr(i int, v []string)           { b.arrs[i] = append(b.arrs[i], v) }
-func (b *builder) mapv(i int, v map[string]string) { b.maps[i] = append(b.maps[i], v) }
-func (b *builder) timev(i int, v time.Time)        { b.times[i] = append(b.times[i], v) }
-func (b *builder) repair(kind string)              { b.repaired[kind]++ }
+// keepRows returns a builder with only the rows marked in keep.
+func (b *builder) keepRows(keep []bool) *builder {
+	out := newBuilder(b.s, b.n)
+	for r, ok := range keep {
+		if !ok {
+			continue
+		}
+		for i, k := range b.s.kinds {
+			switch k {
+			case kStr:
+				out.strs[i] = append(out.strs[i], b.strs[i][r])
+			case kU64:
+				out.u64[i] = append(out.u64[i], b.u64[i][r])
+			case kU32:
+				out.u32[i] = append(out.u32[i], b.u32[i][r])
+			case kU16:
+				out.u16[i] = append(out.u16[i], b.u16[i][r])
+			case kBool:
+				out.bools[i] = append(out.bools[i], b.bools[i][r])
+			case kF32:
+				out.f32[i] = append(out.f32[i], b.f32[i][r])
+			case kF64:
+				out.f64[i] = append(out.f64[i], b.f64[i][r])
+			case kDec:
+				out.decs[i] = append(out.decs[i], b.decs[i][r])
+			case kArr:
+				out.arrs[i] = append(out.arrs[i], b.arrs[i][r])
+			case kMap:
+				out.maps[i] = append(out.maps[i], b.maps[i][r])
+			case kTime:
+				out.times[i] = append(out.times[i], b.times[i][r])
+			}
+		}
+		out.n++
+	}
+	return out
+}
+
+func (b *builder) str(i int, v string)          { b.strs[i] = append(b.strs[i], b.valid(v)) }
+func (b *builder) u64v(i int, v uint64)         { b.u64[i] = append(b.u64[i], v) }
+func (b *builder) u32v(i int, v uint32)         { b.u32[i] = append(b.u32[i], v) }
+func (b *builder) u16v(i int, v uint16)         { b.u16[i] = append(b.u16[i], v) }
+func (b *builder) boolv(i int, v bool)          { b.bools[i] = append(b.bools[i], v) }
+func (b *builder) f32v(i int, v *float32)       { b.f32[i] = append(b.f32[i], v) }
+func (b *builder) f64v(i int, v *float64)       { b.f64[i] = append(b.f64[i], v) }
+func (b *builder) dec(i int, v decimal.Decimal) { b.decs[i] = append(b.decs[i], v) }
+func (b *builder) arr(i int, v []string)        { b.arrs[i] = append(b.arrs[i], v) }
+func (b *builder) mapv(i int, v *attrMap)       { b.maps[i] = append(b.maps[i], v) }
+func (b *builder) timev(i int, v time.Time)     { b.times[i] = append(b.times[i], v) }
+func (b *builder) repair(kind string)           { b.repaired[kind]++ }
 
 // endRow closes a row and checks that every column got exactly one value.
 func (b *builder) endRow() {
@@ -157,40 +224,6 @@ func (b *builder) len(i int, k kind) int {
 		return len(b.maps[i])
 	default:
 		return len(b.times[i])
-	}
-}
-
-// appendFrom adds all of o's rows (same schema) to b.
-func (b *builder) appendFrom(o *builder) {
-	for i, k := range b.s.kinds {
-		switch k {
-		case kStr:
-			b.strs[i] = append(b.strs[i], o.strs[i]...)
-		case kU64:
-			b.u64[i] = append(b.u64[i], o.u64[i]...)
-		case kU32:
-			b.u32[i] = append(b.u32[i], o.u32[i]...)
-		case kU16:
-			b.u16[i] = append(b.u16[i], o.u16[i]...)
-		case kBool:
-			b.bools[i] = append(b.bools[i], o.bools[i]...)
-		case kF32:
-			b.f32[i] = append(b.f32[i], o.f32[i]...)
-		case kF64:
-			b.f64[i] = append(b.f64[i], o.f64[i]...)
-		case kDec:
-			b.decs[i] = append(b.decs[i], o.decs[i]...)
-		case kArr:
-			b.arrs[i] = append(b.arrs[i], o.arrs[i]...)
-		case kMap:
-			b.maps[i] = append(b.maps[i], o.maps[i]...)
-		case kTime:
-			b.times[i] = append(b.times[i], o.times[i]...)
-		}
-	}
-	b.n += o.n
-	for k, v := range o.repaired {
-		b.repaired[k] += v
 	}
 }
 

@@ -130,25 +130,23 @@ func (e *chExporter) shutdown(context.Context) error {
 	return err
 }
 
-// tableRows holds one table's rows grouped by the request they came from.
+// tableRows holds one table's rows; each row's request token is in its
+// insert_token column.
 type tableRows struct {
-	s      *schema
-	groups map[string]*builder
+	s *schema
+	b *builder
 }
 
-func newTableRows(s *schema) *tableRows { return &tableRows{s: s, groups: map[string]*builder{}} }
-
-func (t *tableRows) group(token string) *builder {
-	b, ok := t.groups[token]
-	if !ok {
-		b = newBuilder(t.s)
-		t.groups[token] = b
-	}
-	return b
+func newTableRows(s *schema, capacity int) *tableRows {
+	return &tableRows{s: s, b: newBuilder(s, capacity)}
 }
+
+// tokens returns each row's request token.
+func (t *tableRows) tokens() []string { return t.b.strs[t.s.col("insert_token")] }
 
 func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	gen, evs, other := newTableRows(genaiSpansSchema), newTableRows(genaiEventsSchema), newTableRows(spansSchema)
+	n := td.SpanCount()
+	gen, evs, other := newTableRows(genaiSpansSchema, n), newTableRows(genaiEventsSchema, 0), newTableRows(spansSchema, n/8)
 	var notStored, repeated int
 	dup := repeats{}
 	rss := td.ResourceSpans()
@@ -168,19 +166,19 @@ func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 				span := spans.At(k)
 				if !genai.IsGenAI(span.Attributes()) {
 					if e.cfg.SpansTable {
-						addSpan(other.group(tok), rs.Resource(), span, tok)
+						addSpan(other.b, rs.Resource(), span, tok)
 					} else {
 						notStored++
 					}
 					continue
 				}
-				addGenAISpan(gen.group(tok), rs.Resource(), span, tok)
+				addGenAISpan(gen.b, rs.Resource(), span, tok)
 				w := attribution(span.Attributes(), rs.Resource().Attributes())
 				events := span.Events()
 				for x := 0; x < events.Len(); x++ {
 					ev := events.At(x)
 					if genaiEventNames[ev.Name()] {
-						addEvent(evs.group(tok), eventRow{ts: ev.Timestamp(), traceID: span.TraceID(), spanID: span.SpanID(),
+						addEvent(evs.b, eventRow{ts: ev.Timestamp(), traceID: span.TraceID(), spanID: span.SpanID(),
 							who: w, name: ev.Name(), attrs: ev.Attributes()}, tok)
 					}
 				}
@@ -201,7 +199,7 @@ func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 }
 
 func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	evs := newTableRows(genaiEventsSchema)
+	evs := newTableRows(genaiEventsSchema, ld.LogRecordCount())
 	var other int
 	dup := repeats{}
 	rls := ld.ResourceLogs()
@@ -230,7 +228,7 @@ func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				if ts == 0 {
 					ts = lr.ObservedTimestamp()
 				}
-				addEvent(evs.group(tok), eventRow{ts: ts, traceID: lr.TraceID(), spanID: lr.SpanID(),
+				addEvent(evs.b, eventRow{ts: ts, traceID: lr.TraceID(), spanID: lr.SpanID(),
 					who: attribution(lr.Attributes(), rl.Resource().Attributes()), name: name, attrs: lr.Attributes()}, tok)
 			}
 		}
@@ -251,12 +249,11 @@ func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 // Unlinked ones keep response_id, which still joins at query time.
 func (e *chExporter) linkResponses(ctx context.Context, t *tableRows) {
 	spanCol, traceCol, respCol := t.s.col("span_id"), t.s.col("trace_id"), t.s.col("response_id")
+	b := t.b
 	want := map[string]bool{}
-	for _, b := range t.groups {
-		for i := 0; i < b.n; i++ {
-			if b.strs[spanCol][i] == "" && b.strs[respCol][i] != "" {
-				want[b.strs[respCol][i]] = true
-			}
+	for i := 0; i < b.n; i++ {
+		if b.strs[spanCol][i] == "" && b.strs[respCol][i] != "" {
+			want[b.strs[respCol][i]] = true
 		}
 	}
 	if len(want) == 0 {
@@ -277,16 +274,14 @@ func (e *chExporter) linkResponses(ctx context.Context, t *tableRows) {
 		found[r[0].(string)] = [2]string{r[1].(string), r[2].(string)}
 	}
 	var unlinked int64
-	for _, b := range t.groups {
-		for i := 0; i < b.n; i++ {
-			if b.strs[spanCol][i] != "" || b.strs[respCol][i] == "" {
-				continue
-			}
-			if ids, ok := found[b.strs[respCol][i]]; ok {
-				b.strs[traceCol][i], b.strs[spanCol][i] = ids[0], ids[1]
-			} else {
-				unlinked++
-			}
+	for i := 0; i < b.n; i++ {
+		if b.strs[spanCol][i] != "" || b.strs[respCol][i] == "" {
+			continue
+		}
+		if ids, ok := found[b.strs[respCol][i]]; ok {
+			b.strs[traceCol][i], b.strs[spanCol][i] = ids[0], ids[1]
+		} else {
+			unlinked++
 		}
 	}
 	if unlinked > 0 {
@@ -316,12 +311,17 @@ func (e *chExporter) writeAll(ctx context.Context, tables ...*tableRows) error {
 }
 
 func (e *chExporter) write(ctx context.Context, t *tableRows) error {
-	if len(t.groups) == 0 {
+	if t.b.n == 0 {
 		return nil
 	}
-	tokens := make([]string, 0, len(t.groups))
-	for tok := range t.groups {
-		tokens = append(tokens, tok)
+	rowTokens := t.tokens()
+	seen := map[string]bool{}
+	var tokens []string
+	for _, tok := range rowTokens {
+		if !seen[tok] {
+			seen[tok] = true
+			tokens = append(tokens, tok)
+		}
 	}
 	sort.Strings(tokens)
 	done, err := e.committedTokens(ctx, t.s.table, tokens)
@@ -329,15 +329,22 @@ func (e *chExporter) write(ctx context.Context, t *tableRows) error {
 		e.failed.Add(ctx, 1, metric.WithAttributes(attribute.String("table", t.s.table), attribute.Bool("permanent", false)))
 		return fmt.Errorf("check %s.%s for stored requests: %w", e.cfg.Database, t.s.table, err)
 	}
-	all := newBuilder(t.s)
-	var pending []string
-	for _, tok := range tokens {
-		if done[tok] {
-			e.committed.Add(ctx, int64(t.groups[tok].n), metric.WithAttributes(attribute.String("table", t.s.table)))
-			continue
+	all := t.b
+	pending := tokens
+	if len(done) > 0 {
+		// A replay: keep only the rows of requests the table does not hold.
+		keep := make([]bool, t.b.n)
+		for i, tok := range rowTokens {
+			keep[i] = !done[tok]
 		}
-		all.appendFrom(t.groups[tok])
-		pending = append(pending, tok)
+		all = t.b.keepRows(keep)
+		e.committed.Add(ctx, int64(t.b.n-all.n), metric.WithAttributes(attribute.String("table", t.s.table)))
+		pending = pending[:0:0]
+		for _, tok := range tokens {
+			if !done[tok] {
+				pending = append(pending, tok)
+			}
+		}
 	}
 	for kind, n := range all.repaired {
 		e.repaired.Add(ctx, int64(n), metric.WithAttributes(attribute.String("kind", kind)))

@@ -169,7 +169,7 @@ func TestEveryContractColumnIsFilled(t *testing.T) {
 			addEvent(b, eventRow{name: "aiops.policy", attrs: rs.ScopeSpans().At(0).Spans().At(0).Attributes()}, "tok")
 		}},
 	} {
-		b := newBuilder(c.s)
+		b := newBuilder(c.s, 1)
 		c.add(b) // endRow panics on a column without exactly one value
 		batch := b.batch("x")
 		if err := batch.Validate(); err != nil || batch.Rows() != 1 || len(batch.Columns) != len(c.s.cols) {

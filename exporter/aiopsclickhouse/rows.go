@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -46,6 +47,82 @@ var promoted = setOf(
 // resourcePromoted are resource keys with columns of their own, plus our
 // request token.
 var resourcePromoted = setOf("service.name", "service.version", "deployment.environment.name", insertTokenKey)
+
+// readKeys are span attributes addGenAISpan reads that stay in the
+// attributes map too (they have no column of their own).
+var readKeys = []string{"user.id", "enduser.id", "tenant.id"}
+
+// slotOf numbers every span attribute addGenAISpan reads, so one pass over
+// the attributes fills them all instead of a linear Get per column.
+var slotOf = func() map[string]int {
+	m := map[string]int{}
+	for k := range promoted {
+		m[k] = len(m)
+	}
+	for _, k := range readKeys {
+		m[k] = len(m)
+	}
+	return m
+}()
+
+// spanView is one pass over a span's attributes: the values addGenAISpan
+// reads, by slot, and everything without a column in rest.
+type spanView struct {
+	vals []pcommon.Value
+	has  []bool
+	rest *attrMap
+}
+
+func newSpanView(b *builder, attrs pcommon.Map) *spanView {
+	v := &spanView{vals: make([]pcommon.Value, len(slotOf)), has: make([]bool, len(slotOf)), rest: &attrMap{}}
+	attrs.Range(func(k string, val pcommon.Value) bool {
+		if i, ok := slotOf[k]; ok {
+			v.vals[i], v.has[i] = val, true
+		}
+		if !promoted[k] {
+			v.rest.kv = append(v.rest.kv, b.valid(k), b.valid(val.AsString()))
+		}
+		return true
+	})
+	return v
+}
+
+func (v *spanView) value(k string) (pcommon.Value, bool) {
+	i := slotOf[k]
+	return v.vals[i], v.has[i]
+}
+
+func (v *spanView) str(k string) string {
+	if val, ok := v.value(k); ok {
+		return val.AsString()
+	}
+	return ""
+}
+
+func (v *spanView) first(keys ...string) string {
+	for _, k := range keys {
+		if s := v.str(k); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// attrMap is a row's map column in arrival order. clickhouse-go walks it as
+// an ordered map: a slice, where a Go map would be walked by reflection.
+type attrMap struct{ kv []string } // key, value, key, value, ...
+
+func (m *attrMap) Put(k, v any)                 { m.kv = append(m.kv, k.(string), v.(string)) }
+func (m *attrMap) Iterator() column.MapIterator { return &attrIter{kv: m.kv, i: -2} }
+
+type attrIter struct {
+	kv []string
+	i  int
+}
+
+func (it *attrIter) Next() bool { it.i += 2; return it.i < len(it.kv) }
+func (it *attrIter) Key() any   { return it.kv[it.i] }
+func (it *attrIter) Value() any { return it.kv[it.i+1] }
 
 func setOf(keys ...string) map[string]bool {
 	m := make(map[string]bool, len(keys))
@@ -91,8 +168,18 @@ func attribution(span, res pcommon.Map) who {
 
 func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
 	c := b.s.col
-	attrs, rattrs := span.Attributes(), res.Attributes()
-	w := attribution(attrs, rattrs)
+	rattrs := res.Attributes()
+	v := newSpanView(b, span.Attributes())
+	w := who{service: get(rattrs, "service.name")}
+	if w.workload = v.str(genai.AIOpsWorkload); w.workload == "" {
+		if w.workload = get(rattrs, genai.AIOpsWorkload); w.workload == "" {
+			w.workload = w.service
+		}
+	}
+	w.user = v.first(genai.AIOpsUserID, "user.id", "enduser.id")
+	if w.tenant = v.first(genai.AIOpsTenantID, "tenant.id"); w.tenant == "" {
+		w.tenant = get(rattrs, "tenant.id")
+	}
 	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
 	b.str(c("trace_id"), idHex(tid[:], tid.IsEmpty()))
@@ -101,9 +188,9 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.str(c("span_name"), span.Name())
 	b.u64v(c("duration_ns"), duration(span))
 	b.str(c("status_code"), span.Status().Code().String())
-	b.str(c("error_type"), get(attrs, genai.ErrorType))
-	b.arr(c("finish_reasons"), strSlice(b, attrs, genai.FinishReasons))
-	b.boolv(c("streaming"), boolAttr(attrs, genai.RequestStream))
+	b.str(c("error_type"), v.str(genai.ErrorType))
+	b.arr(c("finish_reasons"), strSliceOf(b, v, genai.FinishReasons))
+	b.boolv(c("streaming"), boolOf(v, genai.RequestStream))
 
 	b.str(c("service_name"), w.service)
 	b.str(c("service_version"), get(rattrs, "service.version"))
@@ -111,51 +198,51 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.str(c("workload"), w.workload)
 	b.str(c("user_id"), w.user)
 	b.str(c("tenant_id"), w.tenant)
-	b.str(c("team"), get(attrs, genai.AIOpsTeam))
-	b.str(c("feature"), get(attrs, genai.AIOpsFeature))
-	b.str(c("conversation_id"), get(attrs, genai.ConversationID))
-	b.str(c("response_id"), get(attrs, genai.ResponseID))
+	b.str(c("team"), v.str(genai.AIOpsTeam))
+	b.str(c("feature"), v.str(genai.AIOpsFeature))
+	b.str(c("conversation_id"), v.str(genai.ConversationID))
+	b.str(c("response_id"), v.str(genai.ResponseID))
 
-	b.str(c("operation"), get(attrs, genai.OperationName))
-	b.str(c("provider"), get(attrs, genai.ProviderName))
-	b.str(c("request_model"), get(attrs, genai.RequestModel))
-	b.str(c("response_model"), get(attrs, genai.ResponseModel))
-	b.boolv(c("model_pinned"), boolAttr(attrs, genai.AIOpsModelPinned))
-	b.str(c("agent_name"), get(attrs, genai.AgentName))
-	b.str(c("tool_name"), get(attrs, genai.ToolName))
-	b.str(c("data_source_id"), get(attrs, genai.DataSourceID))
-	b.str(c("prompt_name"), get(attrs, genai.PromptName))
-	b.str(c("prompt_version"), get(attrs, genai.PromptVersion))
-	docs := count(b, attrs, "aiops.retrieval.docs")
+	b.str(c("operation"), v.str(genai.OperationName))
+	b.str(c("provider"), v.str(genai.ProviderName))
+	b.str(c("request_model"), v.str(genai.RequestModel))
+	b.str(c("response_model"), v.str(genai.ResponseModel))
+	b.boolv(c("model_pinned"), boolOf(v, genai.AIOpsModelPinned))
+	b.str(c("agent_name"), v.str(genai.AgentName))
+	b.str(c("tool_name"), v.str(genai.ToolName))
+	b.str(c("data_source_id"), v.str(genai.DataSourceID))
+	b.str(c("prompt_name"), v.str(genai.PromptName))
+	b.str(c("prompt_version"), v.str(genai.PromptVersion))
+	docs := countOf(b, v, "aiops.retrieval.docs")
 	if docs > math.MaxUint32 {
 		b.repair("count_too_large")
 		docs = math.MaxUint32
 	}
 	b.u32v(c("retrieval_docs"), uint32(docs))
-	b.f32v(c("retrieval_top_score"), float32Ptr(attrs, "aiops.retrieval.top_score"))
-	b.f32v(c("retrieval_min_score"), float32Ptr(attrs, "aiops.retrieval.min_score"))
+	b.f32v(c("retrieval_top_score"), float32Of(v, "aiops.retrieval.top_score"))
+	b.f32v(c("retrieval_min_score"), float32Of(v, "aiops.retrieval.min_score"))
 
-	b.u64v(c("input_tokens"), count(b, attrs, genai.InputTokens))
-	b.u64v(c("output_tokens"), count(b, attrs, genai.OutputTokens))
-	b.u64v(c("cache_read_tokens"), count(b, attrs, genai.CacheReadTokens))
-	cw := count(b, attrs, genai.CacheCreateTokens)
+	b.u64v(c("input_tokens"), countOf(b, v, genai.InputTokens))
+	b.u64v(c("output_tokens"), countOf(b, v, genai.OutputTokens))
+	b.u64v(c("cache_read_tokens"), countOf(b, v, genai.CacheReadTokens))
+	cw := countOf(b, v, genai.CacheCreateTokens)
 	if cw == 0 {
-		cw = count(b, attrs, genai.CacheWriteTokens)
+		cw = countOf(b, v, genai.CacheWriteTokens)
 	}
 	b.u64v(c("cache_write_tokens"), cw)
-	b.u64v(c("reasoning_tokens"), count(b, attrs, genai.ReasoningTokens))
+	b.u64v(c("reasoning_tokens"), countOf(b, v, genai.ReasoningTokens))
 
-	b.dec(c("cost_usd"), usd(b, attrs, genai.UsageCost))
-	b.dec(c("cost_input_usd"), usd(b, attrs, genai.AIOpsCostInput))
-	b.dec(c("cost_cached_input_usd"), usd(b, attrs, genai.AIOpsCostCached))
-	b.dec(c("cost_cache_write_usd"), usd(b, attrs, genai.AIOpsCostCacheWrite))
-	b.dec(c("cost_output_usd"), usd(b, attrs, genai.AIOpsCostOutput))
-	b.dec(c("cost_reasoning_usd"), usd(b, attrs, genai.AIOpsCostReasoning))
-	b.str(c("cost_source"), get(attrs, genai.AIOpsCostSource))
-	b.str(c("price_id"), get(attrs, genai.AIOpsPriceID))
+	b.dec(c("cost_usd"), usdOf(b, v, genai.UsageCost))
+	b.dec(c("cost_input_usd"), usdOf(b, v, genai.AIOpsCostInput))
+	b.dec(c("cost_cached_input_usd"), usdOf(b, v, genai.AIOpsCostCached))
+	b.dec(c("cost_cache_write_usd"), usdOf(b, v, genai.AIOpsCostCacheWrite))
+	b.dec(c("cost_output_usd"), usdOf(b, v, genai.AIOpsCostOutput))
+	b.dec(c("cost_reasoning_usd"), usdOf(b, v, genai.AIOpsCostReasoning))
+	b.str(c("cost_source"), v.str(genai.AIOpsCostSource))
+	b.str(c("price_id"), v.str(genai.AIOpsPriceID))
 
-	in, out := get(attrs, genai.InputMessages), get(attrs, genai.OutputMessages)
-	captured := get(attrs, genai.AIOpsContentCapture)
+	in, out := v.str(genai.InputMessages), v.str(genai.OutputMessages)
+	captured := v.str(genai.AIOpsContentCapture)
 	if captured == "" {
 		captured = "none"
 		if in != "" || out != "" {
@@ -163,11 +250,11 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 		}
 	}
 	b.str(c("content_captured"), captured)
-	b.str(c("content_sha256"), get(attrs, genai.AIOpsContentSHA256))
-	b.arr(c("policy_flags"), strSlice(b, attrs, genai.AIOpsPolicyFlags))
+	b.str(c("content_sha256"), v.str(genai.AIOpsContentSHA256))
+	b.arr(c("policy_flags"), strSliceOf(b, v, genai.AIOpsPolicyFlags))
 	b.str(c("input_messages"), in)
 	b.str(c("output_messages"), out)
-	b.mapv(c("attributes"), flatten(b, attrs, promoted))
+	b.mapv(c("attributes"), v.rest)
 	b.mapv(c("resource_attributes"), flatten(b, rattrs, resourcePromoted))
 	b.str(c("insert_token"), token)
 	b.endRow()
@@ -264,6 +351,15 @@ func duration(span ptrace.Span) uint64 {
 // is counted.
 func count(b *builder, m pcommon.Map, k string) uint64 {
 	v, ok := m.Get(k)
+	return countValue(b, v, ok)
+}
+
+func countOf(b *builder, sv *spanView, k string) uint64 {
+	v, ok := sv.value(k)
+	return countValue(b, v, ok)
+}
+
+func countValue(b *builder, v pcommon.Value, ok bool) uint64 {
 	if !ok {
 		return 0
 	}
@@ -282,8 +378,8 @@ const usdMaxFloat = 999_999
 // usd reads a USD amount exactly to the picodollar. costattr writes amounts
 // as float64; below 2^53 picodollars (about 9,000 USD) rounding the scaled
 // float recovers the exact integer. A decimal string is read exactly.
-func usd(b *builder, m pcommon.Map, k string) decimal.Decimal {
-	v, ok := m.Get(k)
+func usdOf(b *builder, sv *spanView, k string) decimal.Decimal {
+	v, ok := sv.value(k)
 	if !ok {
 		return decimal.Zero
 	}
@@ -316,8 +412,8 @@ func usd(b *builder, m pcommon.Map, k string) decimal.Decimal {
 	return d.Round(12)
 }
 
-func strSlice(b *builder, m pcommon.Map, k string) []string {
-	v, ok := m.Get(k)
+func strSliceOf(b *builder, sv *spanView, k string) []string {
+	v, ok := sv.value(k)
 	if !ok {
 		return []string{}
 	}
@@ -332,19 +428,19 @@ func strSlice(b *builder, m pcommon.Map, k string) []string {
 	return out
 }
 
-func flatten(b *builder, m pcommon.Map, skip map[string]bool) map[string]string {
-	out := make(map[string]string, m.Len())
+func flatten(b *builder, m pcommon.Map, skip map[string]bool) *attrMap {
+	out := &attrMap{kv: make([]string, 0, 2*m.Len())}
 	m.Range(func(k string, v pcommon.Value) bool {
 		if !skip[k] {
-			out[b.valid(k)] = b.valid(v.AsString())
+			out.kv = append(out.kv, b.valid(k), b.valid(v.AsString()))
 		}
 		return true
 	})
 	return out
 }
 
-func boolAttr(m pcommon.Map, k string) bool {
-	v, ok := m.Get(k)
+func boolOf(sv *spanView, k string) bool {
+	v, ok := sv.value(k)
 	if !ok {
 		return false
 	}
@@ -358,8 +454,8 @@ func boolAttr(m pcommon.Map, k string) bool {
 	return false
 }
 
-func float32Ptr(m pcommon.Map, k string) *float32 {
-	v, ok := m.Get(k)
+func float32Of(sv *spanView, k string) *float32 {
+	v, ok := sv.value(k)
 	if !ok {
 		return nil
 	}
