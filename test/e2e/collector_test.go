@@ -20,6 +20,13 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("AIOPS_E2E_CHILD") == "slow-store" {
+		if err := slowStoreChild(os.Getenv("AIOPS_E2E_DIR")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	binary = os.Getenv("AIOPS_BIN")
 	if binary == "" {
 		dir, err := os.MkdirTemp("", "aiops-e2e-bin-")
@@ -59,6 +66,7 @@ type collector struct {
 	metrics int
 	cmd     *exec.Cmd
 	log     *os.File
+	env     []string // extra environment for the collector
 }
 
 // newCollector writes config/embedded.yaml with ports of its own.
@@ -102,7 +110,7 @@ func (c *collector) start() {
 	}
 	c.log = log
 	c.cmd = exec.Command(binary, "--config", c.config)
-	c.cmd.Env = append(os.Environ(), "AIOPS_DATA_DIR="+c.dataDir)
+	c.cmd.Env = append(append(os.Environ(), "AIOPS_DATA_DIR="+c.dataDir), c.env...)
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatal(err)
