@@ -142,7 +142,7 @@ func newTableRows(s *schema, capacity int) *tableRows {
 }
 
 // tokens returns each row's request token.
-func (t *tableRows) tokens() []string { return t.b.strs[t.s.col("insert_token")] }
+func (t *tableRows) tokens() []string { return t.b.strings(t.s.col("insert_token")) }
 
 func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	n := td.SpanCount()
@@ -249,11 +249,11 @@ func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 // Unlinked ones keep response_id, which still joins at query time.
 func (e *chExporter) linkResponses(ctx context.Context, t *tableRows) {
 	spanCol, traceCol, respCol := t.s.col("span_id"), t.s.col("trace_id"), t.s.col("response_id")
-	b := t.b
+	spans, traces, resps := t.b.strings(spanCol), t.b.strings(traceCol), t.b.strings(respCol)
 	want := map[string]bool{}
-	for i := 0; i < b.n; i++ {
-		if b.strs[spanCol][i] == "" && b.strs[respCol][i] != "" {
-			want[b.strs[respCol][i]] = true
+	for i := range spans {
+		if spans[i] == "" && resps[i] != "" {
+			want[resps[i]] = true
 		}
 	}
 	if len(want) == 0 {
@@ -274,12 +274,12 @@ func (e *chExporter) linkResponses(ctx context.Context, t *tableRows) {
 		found[r[0].(string)] = [2]string{r[1].(string), r[2].(string)}
 	}
 	var unlinked int64
-	for i := 0; i < b.n; i++ {
-		if b.strs[spanCol][i] != "" || b.strs[respCol][i] == "" {
+	for i := range spans {
+		if spans[i] != "" || resps[i] == "" {
 			continue
 		}
-		if ids, ok := found[b.strs[respCol][i]]; ok {
-			b.strs[traceCol][i], b.strs[spanCol][i] = ids[0], ids[1]
+		if ids, ok := found[resps[i]]; ok {
+			traces[i], spans[i] = ids[0], ids[1]
 		} else {
 			unlinked++
 		}
