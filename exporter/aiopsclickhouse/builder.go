@@ -1,11 +1,8 @@
 package aiopsclickhouse
 
 import (
-	"fmt"
 	"time"
 	"unicode/utf8"
-
-	"github.com/shopspring/decimal"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 )
@@ -60,11 +57,11 @@ func newColumn(typ string, capacity int) colData {
 	case "Nullable(Float64)":
 		return sized[*float64](capacity)
 	case "Decimal(18, 12)":
-		return sized[decimal.Decimal](capacity)
+		return sized[int64](capacity) // picodollars
 	case "Array(LowCardinality(String))":
 		return sized[[]string](capacity)
 	case "Map(LowCardinality(String), String)":
-		return sized[*attrMap](capacity)
+		return sized[chstore.KV](capacity)
 	case "DateTime64(9)":
 		return sized[time.Time](capacity)
 	}
@@ -100,6 +97,14 @@ type builder struct {
 	s    *schema
 	n    int
 	cols []colData
+	// next is the column after the last one written; rows are written
+	// mostly in schema order, so idx rarely needs the name map.
+	next int
+	// arena backs every row's map values: one growing slice instead of an
+	// allocation per row. Rows keep sub-slices; growth leaves them intact.
+	arena []string
+	view  *spanView
+	res   *resourceRow
 	// repaired counts values stored in repaired form, by kind.
 	repaired map[string]int
 }
@@ -118,30 +123,43 @@ func add[T any](b *builder, i int, v T) {
 	c.v = append(c.v, v)
 }
 
-func (b *builder) str(i int, v string)          { add(b, i, b.valid(v)) }
-func (b *builder) u64v(i int, v uint64)         { add(b, i, v) }
-func (b *builder) u32v(i int, v uint32)         { add(b, i, v) }
-func (b *builder) u16v(i int, v uint16)         { add(b, i, v) }
-func (b *builder) boolv(i int, v bool)          { add(b, i, v) }
-func (b *builder) f32v(i int, v *float32)       { add(b, i, v) }
-func (b *builder) f64v(i int, v *float64)       { add(b, i, v) }
-func (b *builder) dec(i int, v decimal.Decimal) { add(b, i, v) }
-func (b *builder) arr(i int, v []string)        { add(b, i, v) }
-func (b *builder) mapv(i int, v *attrMap)       { add(b, i, v) }
-func (b *builder) timev(i int, v time.Time)     { add(b, i, v) }
-func (b *builder) repair(kind string)           { b.repaired[kind]++ }
+func (b *builder) str(i int, v string)      { add(b, i, b.valid(v)) }
+func (b *builder) u64v(i int, v uint64)     { add(b, i, v) }
+func (b *builder) u32v(i int, v uint32)     { add(b, i, v) }
+func (b *builder) u16v(i int, v uint16)     { add(b, i, v) }
+func (b *builder) boolv(i int, v bool)      { add(b, i, v) }
+func (b *builder) f32v(i int, v *float32)   { add(b, i, v) }
+func (b *builder) f64v(i int, v *float64)   { add(b, i, v) }
+func (b *builder) dec(i int, v int64)       { add(b, i, v) }
+func (b *builder) arr(i int, v []string)    { add(b, i, v) }
+func (b *builder) mapv(i int, v chstore.KV) { add(b, i, v) }
+func (b *builder) timev(i int, v time.Time) { add(b, i, v) }
+func (b *builder) repair(kind string)       { b.repaired[kind]++ }
 
 // strings is a String column's values, for reading or fixing them in place.
 func (b *builder) strings(i int) []string { return b.cols[i].(*vals[string]).v }
 
-// endRow closes a row and checks that every column got exactly one value.
+// idx is the position of a column by name.
+func (b *builder) idx(name string) int {
+	if b.next < len(b.s.cols) && b.s.cols[b.next].Name == name {
+		b.next++
+		return b.next - 1
+	}
+	i := b.s.col(name)
+	b.next = i + 1
+	return i
+}
+
+// kv closes the map value appended to the arena since start.
+func (b *builder) kv(start int) chstore.KV {
+	return chstore.KV(b.arena[start:len(b.arena):len(b.arena)])
+}
+
+// endRow closes a row. A column that missed a value makes the batch ragged,
+// which Batch.Validate refuses.
 func (b *builder) endRow() {
 	b.n++
-	for i, c := range b.cols {
-		if got := c.rows(); got != b.n {
-			panic(fmt.Sprintf("aiops_clickhouse: %s.%s has %d values after row %d", b.s.table, b.s.cols[i].Name, got, b.n))
-		}
-	}
+	b.next = 0
 }
 
 // keepRows returns a builder with only the rows marked in keep.

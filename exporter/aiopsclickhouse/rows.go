@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -53,7 +52,8 @@ var resourcePromoted = setOf("service.name", "service.version", "deployment.envi
 var readKeys = []string{"user.id", "enduser.id", "tenant.id"}
 
 // slotOf numbers every span attribute addGenAISpan reads, so one pass over
-// the attributes fills them all instead of a linear Get per column.
+// the attributes fills them all instead of a linear Get per column. Promoted
+// keys take the first len(promoted) slots.
 var slotOf = func() map[string]int {
 	m := map[string]int{}
 	for k := range promoted {
@@ -66,24 +66,33 @@ var slotOf = func() map[string]int {
 }()
 
 // spanView is one pass over a span's attributes: the values addGenAISpan
-// reads, by slot, and everything without a column in rest.
+// reads, by slot, and everything without a column in rest. The builder
+// keeps one and reuses it for every row.
 type spanView struct {
 	vals []pcommon.Value
 	has  []bool
-	rest *attrMap
+	rest chstore.KV
 }
 
-func newSpanView(b *builder, attrs pcommon.Map) *spanView {
-	v := &spanView{vals: make([]pcommon.Value, len(slotOf)), has: make([]bool, len(slotOf)), rest: &attrMap{}}
+func (b *builder) spanView(attrs pcommon.Map) *spanView {
+	v := b.view
+	if v == nil {
+		v = &spanView{vals: make([]pcommon.Value, len(slotOf)), has: make([]bool, len(slotOf))}
+		b.view = v
+	}
+	clear(v.has)
+	start := len(b.arena)
 	attrs.Range(func(k string, val pcommon.Value) bool {
-		if i, ok := slotOf[k]; ok {
+		i, ok := slotOf[k]
+		if ok {
 			v.vals[i], v.has[i] = val, true
 		}
-		if !promoted[k] {
-			v.rest.kv = append(v.rest.kv, b.valid(k), b.valid(val.AsString()))
+		if !ok || i >= len(promoted) {
+			b.arena = append(b.arena, b.valid(k), b.valid(val.AsString()))
 		}
 		return true
 	})
+	v.rest = b.kv(start)
 	return v
 }
 
@@ -107,22 +116,6 @@ func (v *spanView) first(keys ...string) string {
 	}
 	return ""
 }
-
-// attrMap is a row's map column in arrival order. clickhouse-go walks it as
-// an ordered map: a slice, where a Go map would be walked by reflection.
-type attrMap struct{ kv []string } // key, value, key, value, ...
-
-func (m *attrMap) Put(k, v any)                 { m.kv = append(m.kv, k.(string), v.(string)) }
-func (m *attrMap) Iterator() column.MapIterator { return &attrIter{kv: m.kv, i: -2} }
-
-type attrIter struct {
-	kv []string
-	i  int
-}
-
-func (it *attrIter) Next() bool { it.i += 2; return it.i < len(it.kv) }
-func (it *attrIter) Key() any   { return it.kv[it.i] }
-func (it *attrIter) Value() any { return it.kv[it.i+1] }
 
 func setOf(keys ...string) map[string]bool {
 	m := make(map[string]bool, len(keys))
@@ -166,19 +159,44 @@ func attribution(span, res pcommon.Map) who {
 	return w
 }
 
+// resourceRow is what every span of one resource shares, read once.
+type resourceRow struct {
+	res                                     pcommon.Resource
+	service, version, env, workload, tenant string
+	attrs                                   chstore.KV
+}
+
+func (b *builder) resource(res pcommon.Resource) *resourceRow {
+	if b.res != nil && b.res.res == res {
+		return b.res
+	}
+	a := res.Attributes()
+	r := &resourceRow{
+		res:      res,
+		service:  get(a, "service.name"),
+		version:  get(a, "service.version"),
+		env:      first(a, "deployment.environment.name", "deployment.environment"),
+		workload: get(a, genai.AIOpsWorkload),
+		tenant:   get(a, "tenant.id"),
+		attrs:    flatten(b, a, resourcePromoted),
+	}
+	b.res = r
+	return r
+}
+
 func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
-	c := b.s.col
-	rattrs := res.Attributes()
-	v := newSpanView(b, span.Attributes())
-	w := who{service: get(rattrs, "service.name")}
+	c := b.idx
+	r := b.resource(res)
+	v := b.spanView(span.Attributes())
+	w := who{service: r.service}
 	if w.workload = v.str(genai.AIOpsWorkload); w.workload == "" {
-		if w.workload = get(rattrs, genai.AIOpsWorkload); w.workload == "" {
+		if w.workload = r.workload; w.workload == "" {
 			w.workload = w.service
 		}
 	}
 	w.user = v.first(genai.AIOpsUserID, "user.id", "enduser.id")
 	if w.tenant = v.first(genai.AIOpsTenantID, "tenant.id"); w.tenant == "" {
-		w.tenant = get(rattrs, "tenant.id")
+		w.tenant = r.tenant
 	}
 	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
@@ -193,8 +211,8 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.boolv(c("streaming"), boolOf(v, genai.RequestStream))
 
 	b.str(c("service_name"), w.service)
-	b.str(c("service_version"), get(rattrs, "service.version"))
-	b.str(c("environment"), first(rattrs, "deployment.environment.name", "deployment.environment"))
+	b.str(c("service_version"), r.version)
+	b.str(c("environment"), r.env)
 	b.str(c("workload"), w.workload)
 	b.str(c("user_id"), w.user)
 	b.str(c("tenant_id"), w.tenant)
@@ -255,13 +273,13 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.str(c("input_messages"), in)
 	b.str(c("output_messages"), out)
 	b.mapv(c("attributes"), v.rest)
-	b.mapv(c("resource_attributes"), flatten(b, rattrs, resourcePromoted))
+	b.mapv(c("resource_attributes"), r.attrs)
 	b.str(c("insert_token"), token)
 	b.endRow()
 }
 
 func addSpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
-	c := b.s.col
+	c := b.idx
 	attrs := span.Attributes()
 	w := attribution(attrs, res.Attributes())
 	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
@@ -301,7 +319,7 @@ type eventRow struct {
 }
 
 func addEvent(b *builder, e eventRow, token string) {
-	c := b.s.col
+	c := b.idx
 	a := e.attrs
 	b.timev(c("timestamp"), e.ts.AsTime())
 	b.str(c("trace_id"), idHex(e.traceID[:], e.traceID.IsEmpty()))
@@ -375,41 +393,33 @@ var usdMax = decimal.NewFromInt(999_999)
 
 const usdMaxFloat = 999_999
 
-// usd reads a USD amount exactly to the picodollar. costattr writes amounts
-// as float64; below 2^53 picodollars (about 9,000 USD) rounding the scaled
-// float recovers the exact integer. A decimal string is read exactly.
-func usdOf(b *builder, sv *spanView, k string) decimal.Decimal {
+// usdOf reads a USD amount as picodollars, the units of Decimal(18, 12).
+// costattr writes amounts as float64; below 2^53 picodollars (about 9,000
+// USD) rounding the scaled float recovers the exact integer. A decimal
+// string is read exactly.
+func usdOf(b *builder, sv *spanView, k string) int64 {
 	v, ok := sv.value(k)
 	if !ok {
-		return decimal.Zero
+		return 0
 	}
-	var d decimal.Decimal
 	switch v.Type() {
 	case pcommon.ValueTypeDouble, pcommon.ValueTypeInt:
 		f, ok := genai.Number(v)
 		if !ok || f < 0 || f > usdMaxFloat {
 			b.repair("bad_cost")
-			return decimal.Zero
+			return 0
 		}
-		if f == 0 {
-			return decimal.Zero
-		}
-		return decimal.New(int64(math.Round(f*1e12)), -12)
+		return int64(math.Round(f * 1e12))
 	case pcommon.ValueTypeStr:
-		var err error
-		if d, err = decimal.NewFromString(v.Str()); err != nil {
+		d, err := decimal.NewFromString(v.Str())
+		if err != nil || d.IsNegative() || d.GreaterThan(usdMax) {
 			b.repair("bad_cost")
-			return decimal.Zero
+			return 0
 		}
-	default:
-		b.repair("bad_cost")
-		return decimal.Zero
+		return d.Shift(12).Round(0).IntPart()
 	}
-	if d.IsNegative() || d.GreaterThan(usdMax) {
-		b.repair("bad_cost")
-		return decimal.Zero
-	}
-	return d.Round(12)
+	b.repair("bad_cost")
+	return 0
 }
 
 func strSliceOf(b *builder, sv *spanView, k string) []string {
@@ -428,15 +438,15 @@ func strSliceOf(b *builder, sv *spanView, k string) []string {
 	return out
 }
 
-func flatten(b *builder, m pcommon.Map, skip map[string]bool) *attrMap {
-	out := &attrMap{kv: make([]string, 0, 2*m.Len())}
+func flatten(b *builder, m pcommon.Map, skip map[string]bool) chstore.KV {
+	start := len(b.arena)
 	m.Range(func(k string, v pcommon.Value) bool {
 		if !skip[k] {
-			out.kv = append(out.kv, b.valid(k), b.valid(v.AsString()))
+			b.arena = append(b.arena, b.valid(k), b.valid(v.AsString()))
 		}
 		return true
 	})
-	return out
+	return b.kv(start)
 }
 
 func boolOf(sv *spanView, k string) bool {
@@ -485,5 +495,6 @@ func idHex(b []byte, empty bool) string {
 	if empty {
 		return ""
 	}
-	return hex.EncodeToString(b)
+	var out [32]byte
+	return string(hex.AppendEncode(out[:0], b))
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"strings"
 	"time"
 
 	chproto "github.com/ClickHouse/ch-go/proto"
@@ -83,64 +82,11 @@ func (b *Batch) validate() error {
 // Times are sent and read as UTC; DateTime64 columns carry no zone.
 var utc = &column.ServerContext{Timezone: time.UTC}
 
-// block builds a clickhouse-go block from the batch, through the same column
-// types the server writer appends to.
-func (b *Batch) block() (*proto.Block, error) {
-	blk := &proto.Block{ServerContext: utc}
-	for i, c := range b.Columns {
-		if err := blk.AddColumn(c.Name, column.Type(c.Type)); err != nil {
-			return nil, &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
-		}
-		if err := appendValues(blk.Columns[i], c); err != nil {
-			return nil, &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
-		}
-	}
-	return blk, nil
-}
-
-// rowAppender is what clickhouse-go's block columns and batch columns share.
-type rowAppender interface{ AppendRow(v any) error }
-
-// appendValues fills a clickhouse-go column. Both stores use it, so both
-// build the same column values. LowCardinality strings go row by row with
-// interned boxes: the bulk path reflects over the slice and boxes every value.
-func appendValues(col any, c Column) error {
-	if strs, ok := c.Values.([]string); ok && strings.HasPrefix(c.Type, "LowCardinality(") {
-		ra := col.(rowAppender)
-		boxed := make(map[string]any, 64)
-		for _, s := range strs {
-			v, ok := boxed[s]
-			if !ok {
-				v = s
-				boxed[s] = v
-			}
-			if err := ra.AppendRow(v); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	switch a := col.(type) {
-	case interface {
-		Append(v any) ([]uint8, error)
-	}:
-		_, err := a.Append(c.Values)
-		return err
-	case interface{ Append(v any) error }:
-		return a.Append(c.Values)
-	}
-	return fmt.Errorf("column type %T cannot append", col)
-}
-
-// EncodeNative encodes the batch as one block of ClickHouse's Native format.
-func (b *Batch) EncodeNative(buf *chproto.Buffer) error {
-	blk, err := b.block()
-	if err != nil {
-		return err
-	}
-	// Revision 0 is the Native format's framing (no block info, no
-	// serialization kinds); LowCardinality state prefixes are still written.
-	return blk.Encode(buf, 0)
+// appendValues fills a clickhouse-go column with a column's values in bulk,
+// for the types encodeFast does not write itself.
+func appendValues(col column.Interface, c Column) error {
+	_, err := col.Append(c.Values)
+	return err
 }
 
 // decodeNative reads every block of a Native-format result; each data part

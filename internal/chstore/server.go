@@ -1,13 +1,17 @@
 package chstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 
+	chproto "github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chdb"
@@ -163,11 +167,55 @@ func (s *Server) Insert(ctx context.Context, b *Batch, dedupToken string) error 
 	if err != nil {
 		return err
 	}
+	if err := fillBatchColumns(batch.Columns(), b); err != nil {
+		batch.Abort()
+		return err
+	}
+	return batch.Send()
+}
+
+// fillBatchColumns loads the batch's columns from our Native encoding of b,
+// so the server receives exactly the bytes the embedded engine does:
+// clickhouse-go decodes them into its columns and re-encodes them unchanged
+// (encode_test.go checks the round trip).
+func fillBatchColumns(cols []column.Interface, b *Batch) error {
+	if len(cols) != len(b.Columns) {
+		return &BatchError{Err: fmt.Errorf("server expects %d columns, batch has %d", len(cols), len(b.Columns))}
+	}
+	rows := b.Rows()
+	var buf chproto.Buffer
 	for i, c := range b.Columns {
-		if err := appendValues(batch.Column(i), c); err != nil {
-			batch.Abort()
+		if cols[i].Name() != c.Name {
+			return &BatchError{Err: fmt.Errorf("server column %d is %s, batch has %s", i, cols[i].Name(), c.Name)}
+		}
+		buf.Reset()
+		if err := encodeColumn(&buf, c); err != nil {
+			return &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
+		}
+		if err := decodeColumn(cols[i], buf.Buf, rows); err != nil {
 			return &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
 		}
 	}
-	return batch.Send()
+	return nil
+}
+
+// decodeColumn reads one column's prefix and data into col and checks that
+// nothing is left over.
+func decodeColumn(col column.Interface, data []byte, rows int) error {
+	rd := chproto.NewReader(bytes.NewReader(data))
+	if cs, ok := col.(column.CustomSerialization); ok {
+		if err := cs.ReadStatePrefix(rd); err != nil {
+			return err
+		}
+	}
+	if err := col.Decode(rd, rows); err != nil {
+		return err
+	}
+	if _, err := rd.ReadByte(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("bytes left after decoding %d rows", rows)
+	}
+	if col.Rows() != rows {
+		return fmt.Errorf("decoded %d rows, want %d", col.Rows(), rows)
+	}
+	return nil
 }
