@@ -31,7 +31,8 @@ type result struct {
 	stats      loadgen.Stats
 	cpuSeconds float64
 	peakRSSMiB float64
-	stored     int64 // -1 when the config stores nothing
+	stored     int64         // -1 when the config stores nothing
+	drain      time.Duration // from the end of the load until the export queue was empty
 }
 
 func main() {
@@ -40,6 +41,9 @@ func main() {
 	baseline := flag.String("baseline", "config/baseline.yaml", "pass-through baseline config")
 	duration := flag.Duration("duration", 60*time.Second, "load duration per run")
 	workers := flag.Int("workers", 4, "load generator workers")
+	// 150 traces are about 512 spans: the OpenTelemetry SDKs' default
+	// maximum export batch, which a gateway under load receives.
+	batch := flag.Int("batch", 150, "traces per export request")
 	flag.Parse()
 
 	var results []result
@@ -47,7 +51,7 @@ func main() {
 		name, config string
 		stores       bool
 	}{{"full pipeline", *full, true}, {"baseline", *baseline, false}} {
-		r, err := bench(*bin, run.name, run.config, run.stores, *duration, *workers)
+		r, err := bench(*bin, run.name, run.config, run.stores, *duration, *workers, *batch)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "aiops-bench: %s: %v\n", run.name, err)
 			os.Exit(1)
@@ -60,7 +64,7 @@ func main() {
 	}
 }
 
-func bench(bin, name, config string, stores bool, d time.Duration, workers int) (result, error) {
+func bench(bin, name, config string, stores bool, d time.Duration, workers, batch int) (result, error) {
 	r := result{name: name, stored: -1}
 	dir, err := os.MkdirTemp("", "aiops-bench-")
 	if err != nil {
@@ -112,15 +116,18 @@ func bench(bin, name, config string, stores bool, d time.Duration, workers int) 
 	r.stats, err = loadgen.Run(context.Background(), loadgen.Config{
 		Endpoint: fmt.Sprintf("127.0.0.1:%d", ports["grpc"]), Duration: d, Workers: workers,
 		// "Some spans carry 2-8 KB of content": a quarter of the traces.
-		Seed: 1, BatchTraces: 20, ContentBytes: [2]int{2048, 8192}, ContentShare: 0.25,
+		Seed: 1, BatchTraces: batch, ContentBytes: [2]int{2048, 8192}, ContentShare: 0.25,
 	}, os.Stderr)
+	loadEnd := time.Now()
 	if err != nil {
 		return r, err
 	}
 	if stores {
-		if err := drain(ports["metrics"], 5*time.Minute); err != nil {
+		drained, err := drain(ports["metrics"], 5*time.Minute)
+		if err != nil {
 			return r, err
 		}
+		r.drain = max(drained.Sub(loadEnd), 0)
 	} else {
 		time.Sleep(2 * time.Second) // the batch processor's last flush
 	}
@@ -155,13 +162,17 @@ func bench(bin, name, config string, stores bool, d time.Duration, workers int) 
 }
 
 func report(w io.Writer, rs []result) {
-	fmt.Fprintf(w, "\n%-14s %12s %12s %16s %14s %s\n", "run", "spans acked", "spans/s", "CPU s / 10k", "peak RSS MiB", "stored")
+	fmt.Fprintf(w, "\n%-14s %12s %12s %12s %16s %14s %s\n", "run", "spans acked", "accepted/s", "stored/s", "CPU s / 10k", "peak RSS MiB", "stored")
 	for _, r := range rs {
 		stored := "n/a"
 		if r.stored >= 0 {
 			stored = fmt.Sprintf("%d (%s)", r.stored, map[bool]string{true: "= acked", false: "MISMATCH"}[r.stored == r.stats.SpansAcked])
 		}
-		fmt.Fprintf(w, "%-14s %12d %12.0f %16.3f %14.0f %s\n", r.name, r.stats.SpansAcked, rate(r), per10k(r), r.peakRSSMiB, stored)
+		storedRate := "n/a"
+		if r.stored >= 0 {
+			storedRate = fmt.Sprintf("%.0f", float64(r.stored)/(r.stats.Elapsed+r.drain).Seconds())
+		}
+		fmt.Fprintf(w, "%-14s %12d %12.0f %12s %16.3f %14.0f %s\n", r.name, r.stats.SpansAcked, rate(r), storedRate, per10k(r), r.peakRSSMiB, stored)
 	}
 	if len(rs) == 2 && per10k(rs[1]) > 0 && rate(rs[1]) > 0 {
 		fmt.Fprintf(w, "\nfull/baseline: CPU per span %.2fx, throughput %.2fx\n", per10k(rs[0])/per10k(rs[1]), rate(rs[0])/rate(rs[1]))
@@ -229,20 +240,25 @@ func peakRSS(pid int) (float64, error) {
 	return 0, errors.New("no VmHWM")
 }
 
-// drain waits until the exporter's queue stays empty.
-func drain(port int, timeout time.Duration) error {
+// drain waits until the exporter's queue stays empty and returns when it
+// was first seen empty.
+func drain(port int, timeout time.Duration) (time.Time, error) {
+	var since time.Time
 	empty := 0
 	for deadline := time.Now().Add(timeout); empty < 6; time.Sleep(500 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			return errors.New("queue did not drain")
+			return since, errors.New("queue did not drain")
 		}
 		if n, err := queueSize(port); err == nil && n == 0 {
+			if empty == 0 {
+				since = time.Now()
+			}
 			empty++
 		} else {
 			empty = 0
 		}
 	}
-	return nil
+	return since, nil
 }
 
 func queueSize(port int) (float64, error) {
@@ -255,7 +271,7 @@ func queueSize(port int) (float64, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "otelcol_exporter_queue_size") && strings.Contains(line, `exporter="aiops_clickhouse"`) {
+		if strings.HasPrefix(line, "otelcol_exporter_queue_size") && strings.Contains(line, `exporter="aiops_clickhouse"`) && strings.Contains(line, `data_type="traces"`) {
 			return strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 		}
 	}

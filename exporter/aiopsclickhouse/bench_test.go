@@ -3,6 +3,7 @@ package aiopsclickhouse
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,7 +96,13 @@ func BenchmarkEncodeGenAISpans(b *testing.B) {
 
 // BenchmarkInsertEmbedded measures rows/s end to end into the embedded
 // engine: token check, encoding and the insert, 10,000 spans per batch.
-func BenchmarkInsertEmbedded(b *testing.B) {
+func BenchmarkInsertEmbedded(b *testing.B) { benchInsert(b, false) }
+
+// BenchmarkInsertEmbeddedContent is the same with 2-8 KB of messages on
+// every fourth span, as the end-to-end load sends.
+func BenchmarkInsertEmbeddedContent(b *testing.B) { benchInsert(b, true) }
+
+func benchInsert(b *testing.B, content bool) {
 	cfg := testConfig("bench")
 	e, err := newExporter(cfg, benchSettings())
 	if err != nil {
@@ -109,6 +116,9 @@ func BenchmarkInsertEmbedded(b *testing.B) {
 	batches := make([]ptrace.Traces, b.N)
 	for i := range batches {
 		batches[i] = benchTraces(i+1, rows)
+		if content {
+			addContent(batches[i])
+		}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -120,3 +130,15 @@ func BenchmarkInsertEmbedded(b *testing.B) {
 }
 
 func benchSettings() exporter.Settings { return exportertest.NewNopSettings(metadata.Type) }
+
+// addContent gives every fourth span 2-8 KB of input and output messages.
+func addContent(td ptrace.Traces) {
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := 0; i < spans.Len(); i += 4 {
+		n := 2048 + (i*7919)%6144
+		text := strings.Repeat(fmt.Sprintf("turn %d: the customer asks about order %d and the refund policy. ", i, i*31), n/64+1)[:n]
+		a := spans.At(i).Attributes()
+		a.PutStr("gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"`+text[:n/2]+`"}]}]`)
+		a.PutStr("gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"`+text[n/2:]+`"}]}]`)
+	}
+}
