@@ -342,8 +342,8 @@ func (p *costProcessor) budget(ctx context.Context, b *batch) {
 		it := &b.items[i]
 		if it.Level > budget.OK {
 			attrs := b.spans[b.genai[b.itemOf[i]].ref].span.Attributes()
-			attrs.PutStr(keyBudgetState, it.Level.String())
-			attrs.PutStr(keyBudgetRule, it.LevelRule.Name)
+			b.w.PutStr(attrs, keyBudgetState, it.Level.String())
+			b.w.PutStr(attrs, keyBudgetRule, it.LevelRule.Name)
 		}
 	}
 	for i := range b.cross {

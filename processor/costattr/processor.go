@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-aiops/otelcol-aiops/internal/attrslab"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/budget"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/pricing"
@@ -208,6 +209,9 @@ type batch struct {
 	// builds its index only when a span lacking attribution may find a
 	// parent or root here.
 	spanBloom, rootBloom bloom
+	// w writes the attributes costattr adds with O(1) allocations per batch
+	// instead of one per value.
+	w attrslab.Writer
 }
 
 // bloom is a 4096-bit filter with two probes per key.
@@ -435,7 +439,7 @@ func (p *costProcessor) processSpan(b *batch, span ptrace.Span, ref int32, scope
 		if d == dimUser && p.res.pseudo != nil {
 			v = p.res.pseudo.pseudonym(v)
 		}
-		attrs.PutStr(dimTargets[d], v)
+		b.w.PutStr(attrs, dimTargets[d], v)
 		g.vals[d] = v
 	}
 	if g.missing != 0 {
@@ -444,7 +448,7 @@ func (p *costProcessor) processSpan(b *batch, span ptrace.Span, ref int32, scope
 	if s.badAttr != "" {
 		var problems []string
 		p.problem(b, "attribution_wrong_type", s.badAttr, &problems)
-		attrs.PutStr(keyAttrInvalid, problems[0])
+		b.w.PutStr(attrs, keyAttrInvalid, problems[0])
 	}
 
 	p.price(b, attrs, &s, &g)
@@ -546,7 +550,7 @@ func (p *costProcessor) price(b *batch, attrs pcommon.Map, s *spanScan, g *genai
 		// began: a call older than the catalog gets the newest known price,
 		// flagged as such.
 		if price, found = p.catalog.Lookup(provider, model, time.Time{}); found {
-			attrs.PutBool(keyBeforeCatalog, true)
+			b.w.PutBool(attrs, keyBeforeCatalog, true)
 			break
 		}
 	}
@@ -556,17 +560,17 @@ func (p *costProcessor) price(b *batch, attrs pcommon.Map, s *spanScan, g *genai
 	case from >= 0:
 		// The provider's or SDK's figure is kept; ours is recorded beside it.
 		if from != fCost {
-			attrs.PutDouble(genai.UsageCost, reported.USD())
+			b.w.PutDouble(attrs, genai.UsageCost, reported.USD())
 		}
-		attrs.PutStr(genai.AIOpsCostSource, genai.CostSourceProvider)
+		b.w.PutStr(attrs, genai.AIOpsCostSource, genai.CostSourceProvider)
 		if found {
 			c := price.Cost(u)
-			attrs.PutDouble(keyCostComputed, c.Total.USD())
-			attrs.PutDouble(keyCostDifference, (reported - c.Total).USD())
-			attrs.PutStr(genai.AIOpsPriceID, price.ID)
-			attrs.PutStr(genai.AIOpsPriceCatalog, p.version)
+			b.w.PutDouble(attrs, keyCostComputed, c.Total.USD())
+			b.w.PutDouble(attrs, keyCostDifference, (reported - c.Total).USD())
+			b.w.PutStr(attrs, genai.AIOpsPriceID, price.ID)
+			b.w.PutStr(attrs, genai.AIOpsPriceCatalog, p.version)
 			if c.Clamped {
-				attrs.PutBool(keyCostClamped, true)
+				b.w.PutBool(attrs, keyCostClamped, true)
 				b.stats.clamped++
 			}
 		}
@@ -575,22 +579,22 @@ func (p *costProcessor) price(b *batch, attrs pcommon.Map, s *spanScan, g *genai
 		b.stats.cost[srcProvider] += reported
 	case found:
 		c := price.Cost(u)
-		attrs.PutDouble(genai.UsageCost, c.Total.USD())
+		b.w.PutDouble(attrs, genai.UsageCost, c.Total.USD())
 		for _, part := range [...]struct {
 			key string
 			a   pricing.Amount
 		}{{genai.AIOpsCostInput, c.Input}, {genai.AIOpsCostCached, c.CachedInput}, {genai.AIOpsCostCacheWrite, c.CacheWrite}, {genai.AIOpsCostOutput, c.Output}, {genai.AIOpsCostReasoning, c.Reasoning}} {
 			if part.a != 0 {
-				attrs.PutDouble(part.key, part.a.USD())
+				b.w.PutDouble(attrs, part.key, part.a.USD())
 			}
 		}
-		attrs.PutStr(genai.AIOpsCostSource, genai.CostSourceComputed)
-		attrs.PutStr(genai.AIOpsPriceID, price.ID)
-		attrs.PutStr(genai.AIOpsPriceCatalog, p.version)
+		b.w.PutStr(attrs, genai.AIOpsCostSource, genai.CostSourceComputed)
+		b.w.PutStr(attrs, genai.AIOpsPriceID, price.ID)
+		b.w.PutStr(attrs, genai.AIOpsPriceCatalog, p.version)
 		if c.Clamped {
 			// Usage inconsistent with semconv (e.g. Anthropic's raw API, which
 			// reports cache tokens outside input_tokens): priced from clamped counts.
-			attrs.PutBool(keyCostClamped, true)
+			b.w.PutBool(attrs, keyCostClamped, true)
 			b.stats.clamped++
 		}
 		g.amount, g.counted = c.Total, true
@@ -600,10 +604,10 @@ func (p *costProcessor) price(b *batch, attrs pcommon.Map, s *spanScan, g *genai
 		if badCost {
 			// Not a cost: moved aside (never dropped) so sums downstream stay valid.
 			v, _ := s.get(fCost)
-			attrs.PutStr(keyCostReportedBad, v.AsString())
+			b.w.PutStr(attrs, keyCostReportedBad, v.AsString())
 			attrs.Remove(genai.UsageCost)
 		}
-		attrs.PutStr(genai.AIOpsCostSource, genai.CostSourceUnpriced)
+		b.w.PutStr(attrs, genai.AIOpsCostSource, genai.CostSourceUnpriced)
 		model := s.str(fRespModel)
 		if model == "" {
 			model = s.str(fReqModel)
@@ -612,7 +616,7 @@ func (p *costProcessor) price(b *batch, attrs pcommon.Map, s *spanScan, g *genai
 		b.stats.spans[srcUnpriced]++
 	}
 	if len(problems) > 0 {
-		attrs.PutStr(keyCostInvalid, strings.Join(problems, ","))
+		b.w.PutStr(attrs, keyCostInvalid, strings.Join(problems, ","))
 	}
 }
 
@@ -659,7 +663,7 @@ func (p *costProcessor) finishBatch(ctx context.Context, b *batch) {
 	for i := range b.genai {
 		g := &b.genai[i]
 		if g.vals[dimUser] == "" {
-			b.spans[g.ref].span.Attributes().PutBool(genai.AIOpsUnattributed, true)
+			b.w.PutBool(b.spans[g.ref].span.Attributes(), genai.AIOpsUnattributed, true)
 			b.stats.unattributed++
 		}
 	}
@@ -787,12 +791,12 @@ func (p *costProcessor) fill(b *batch, g *genaiInfo, from *[nDims]string, need u
 		if d == dimUser && p.res.pseudo != nil {
 			v = p.res.pseudo.pseudonym(v) // a no-op on a value already pseudonymized
 		}
-		attrs.PutStr(dimTargets[d], v)
+		b.w.PutStr(attrs, dimTargets[d], v)
 		g.vals[d] = v
 		need &^= 1 << d
 		if !g.inherited {
 			g.inherited = true
-			attrs.PutBool(keyInherited, true)
+			b.w.PutBool(attrs, keyInherited, true)
 			b.stats.inherited++
 		}
 	}
