@@ -65,6 +65,69 @@ var slotOf = func() map[string]int {
 	return m
 }()
 
+// attrKey is a span attribute addGenAISpan reads, with its slot resolved
+// once at start-up instead of a map lookup per read.
+type attrKey struct {
+	name string
+	slot int
+}
+
+func keyFor(name string) attrKey {
+	i, ok := slotOf[name]
+	if !ok {
+		panic("aiops_clickhouse: " + name + " is read from spans but not collected in slotOf")
+	}
+	return attrKey{name: name, slot: i}
+}
+
+var (
+	kAIOpsContentCapture = keyFor(genai.AIOpsContentCapture)
+	kAIOpsContentSHA256  = keyFor(genai.AIOpsContentSHA256)
+	kAIOpsCostCacheWrite = keyFor(genai.AIOpsCostCacheWrite)
+	kAIOpsCostCached     = keyFor(genai.AIOpsCostCached)
+	kAIOpsCostInput      = keyFor(genai.AIOpsCostInput)
+	kAIOpsCostOutput     = keyFor(genai.AIOpsCostOutput)
+	kAIOpsCostReasoning  = keyFor(genai.AIOpsCostReasoning)
+	kAIOpsCostSource     = keyFor(genai.AIOpsCostSource)
+	kAIOpsFeature        = keyFor(genai.AIOpsFeature)
+	kAIOpsModelPinned    = keyFor(genai.AIOpsModelPinned)
+	kAIOpsPolicyFlags    = keyFor(genai.AIOpsPolicyFlags)
+	kAIOpsPriceID        = keyFor(genai.AIOpsPriceID)
+	kAIOpsTeam           = keyFor(genai.AIOpsTeam)
+	kAIOpsTenantID       = keyFor(genai.AIOpsTenantID)
+	kAIOpsUserID         = keyFor(genai.AIOpsUserID)
+	kAIOpsWorkload       = keyFor(genai.AIOpsWorkload)
+	kAgentName           = keyFor(genai.AgentName)
+	kRetrievalDocs       = keyFor("aiops.retrieval.docs")
+	kRetrievalMinScore   = keyFor("aiops.retrieval.min_score")
+	kRetrievalTopScore   = keyFor("aiops.retrieval.top_score")
+	kCacheCreateTokens   = keyFor(genai.CacheCreateTokens)
+	kCacheReadTokens     = keyFor(genai.CacheReadTokens)
+	kCacheWriteTokens    = keyFor(genai.CacheWriteTokens)
+	kConversationID      = keyFor(genai.ConversationID)
+	kDataSourceID        = keyFor(genai.DataSourceID)
+	kEndUserID           = keyFor("enduser.id")
+	kErrorType           = keyFor(genai.ErrorType)
+	kFinishReasons       = keyFor(genai.FinishReasons)
+	kInputMessages       = keyFor(genai.InputMessages)
+	kInputTokens         = keyFor(genai.InputTokens)
+	kOperationName       = keyFor(genai.OperationName)
+	kOutputMessages      = keyFor(genai.OutputMessages)
+	kOutputTokens        = keyFor(genai.OutputTokens)
+	kPromptName          = keyFor(genai.PromptName)
+	kPromptVersion       = keyFor(genai.PromptVersion)
+	kProviderName        = keyFor(genai.ProviderName)
+	kReasoningTokens     = keyFor(genai.ReasoningTokens)
+	kRequestModel        = keyFor(genai.RequestModel)
+	kRequestStream       = keyFor(genai.RequestStream)
+	kResponseID          = keyFor(genai.ResponseID)
+	kResponseModel       = keyFor(genai.ResponseModel)
+	kTenantID            = keyFor("tenant.id")
+	kToolName            = keyFor(genai.ToolName)
+	kUsageCost           = keyFor(genai.UsageCost)
+	kUserID              = keyFor("user.id")
+)
+
 // spanView is one pass over a span's attributes: the values addGenAISpan
 // reads, by slot, and everything without a column in rest. The builder
 // keeps one and reuses it for every row.
@@ -96,19 +159,18 @@ func (b *builder) spanView(attrs pcommon.Map) *spanView {
 	return v
 }
 
-func (v *spanView) value(k string) (pcommon.Value, bool) {
-	i := slotOf[k]
-	return v.vals[i], v.has[i]
+func (v *spanView) value(k attrKey) (pcommon.Value, bool) {
+	return v.vals[k.slot], v.has[k.slot]
 }
 
-func (v *spanView) str(k string) string {
+func (v *spanView) str(k attrKey) string {
 	if val, ok := v.value(k); ok {
 		return val.AsString()
 	}
 	return ""
 }
 
-func (v *spanView) first(keys ...string) string {
+func (v *spanView) first(keys ...attrKey) string {
 	for _, k := range keys {
 		if s := v.str(k); s != "" {
 			return s
@@ -189,13 +251,13 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	r := b.resource(res)
 	v := b.spanView(span.Attributes())
 	w := who{service: r.service}
-	if w.workload = v.str(genai.AIOpsWorkload); w.workload == "" {
+	if w.workload = v.str(kAIOpsWorkload); w.workload == "" {
 		if w.workload = r.workload; w.workload == "" {
 			w.workload = w.service
 		}
 	}
-	w.user = v.first(genai.AIOpsUserID, "user.id", "enduser.id")
-	if w.tenant = v.first(genai.AIOpsTenantID, "tenant.id"); w.tenant == "" {
+	w.user = v.first(kAIOpsUserID, kUserID, kEndUserID)
+	if w.tenant = v.first(kAIOpsTenantID, kTenantID); w.tenant == "" {
 		w.tenant = r.tenant
 	}
 	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
@@ -206,9 +268,9 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.str(c("span_name"), span.Name())
 	b.u64v(c("duration_ns"), duration(span))
 	b.str(c("status_code"), span.Status().Code().String())
-	b.str(c("error_type"), v.str(genai.ErrorType))
-	b.arr(c("finish_reasons"), strSliceOf(b, v, genai.FinishReasons))
-	b.boolv(c("streaming"), boolOf(v, genai.RequestStream))
+	b.str(c("error_type"), v.str(kErrorType))
+	b.arr(c("finish_reasons"), strSliceOf(b, v, kFinishReasons))
+	b.boolv(c("streaming"), boolOf(v, kRequestStream))
 
 	b.str(c("service_name"), w.service)
 	b.str(c("service_version"), r.version)
@@ -216,51 +278,51 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.str(c("workload"), w.workload)
 	b.str(c("user_id"), w.user)
 	b.str(c("tenant_id"), w.tenant)
-	b.str(c("team"), v.str(genai.AIOpsTeam))
-	b.str(c("feature"), v.str(genai.AIOpsFeature))
-	b.str(c("conversation_id"), v.str(genai.ConversationID))
-	b.str(c("response_id"), v.str(genai.ResponseID))
+	b.str(c("team"), v.str(kAIOpsTeam))
+	b.str(c("feature"), v.str(kAIOpsFeature))
+	b.str(c("conversation_id"), v.str(kConversationID))
+	b.str(c("response_id"), v.str(kResponseID))
 
-	b.str(c("operation"), v.str(genai.OperationName))
-	b.str(c("provider"), v.str(genai.ProviderName))
-	b.str(c("request_model"), v.str(genai.RequestModel))
-	b.str(c("response_model"), v.str(genai.ResponseModel))
-	b.boolv(c("model_pinned"), boolOf(v, genai.AIOpsModelPinned))
-	b.str(c("agent_name"), v.str(genai.AgentName))
-	b.str(c("tool_name"), v.str(genai.ToolName))
-	b.str(c("data_source_id"), v.str(genai.DataSourceID))
-	b.str(c("prompt_name"), v.str(genai.PromptName))
-	b.str(c("prompt_version"), v.str(genai.PromptVersion))
-	docs := countOf(b, v, "aiops.retrieval.docs")
+	b.str(c("operation"), v.str(kOperationName))
+	b.str(c("provider"), v.str(kProviderName))
+	b.str(c("request_model"), v.str(kRequestModel))
+	b.str(c("response_model"), v.str(kResponseModel))
+	b.boolv(c("model_pinned"), boolOf(v, kAIOpsModelPinned))
+	b.str(c("agent_name"), v.str(kAgentName))
+	b.str(c("tool_name"), v.str(kToolName))
+	b.str(c("data_source_id"), v.str(kDataSourceID))
+	b.str(c("prompt_name"), v.str(kPromptName))
+	b.str(c("prompt_version"), v.str(kPromptVersion))
+	docs := countOf(b, v, kRetrievalDocs)
 	if docs > math.MaxUint32 {
 		b.repair("count_too_large")
 		docs = math.MaxUint32
 	}
 	b.u32v(c("retrieval_docs"), uint32(docs))
-	b.f32v(c("retrieval_top_score"), float32Of(v, "aiops.retrieval.top_score"))
-	b.f32v(c("retrieval_min_score"), float32Of(v, "aiops.retrieval.min_score"))
+	b.f32v(c("retrieval_top_score"), float32Of(v, kRetrievalTopScore))
+	b.f32v(c("retrieval_min_score"), float32Of(v, kRetrievalMinScore))
 
-	b.u64v(c("input_tokens"), countOf(b, v, genai.InputTokens))
-	b.u64v(c("output_tokens"), countOf(b, v, genai.OutputTokens))
-	b.u64v(c("cache_read_tokens"), countOf(b, v, genai.CacheReadTokens))
-	cw := countOf(b, v, genai.CacheCreateTokens)
+	b.u64v(c("input_tokens"), countOf(b, v, kInputTokens))
+	b.u64v(c("output_tokens"), countOf(b, v, kOutputTokens))
+	b.u64v(c("cache_read_tokens"), countOf(b, v, kCacheReadTokens))
+	cw := countOf(b, v, kCacheCreateTokens)
 	if cw == 0 {
-		cw = countOf(b, v, genai.CacheWriteTokens)
+		cw = countOf(b, v, kCacheWriteTokens)
 	}
 	b.u64v(c("cache_write_tokens"), cw)
-	b.u64v(c("reasoning_tokens"), countOf(b, v, genai.ReasoningTokens))
+	b.u64v(c("reasoning_tokens"), countOf(b, v, kReasoningTokens))
 
-	b.dec(c("cost_usd"), usdOf(b, v, genai.UsageCost))
-	b.dec(c("cost_input_usd"), usdOf(b, v, genai.AIOpsCostInput))
-	b.dec(c("cost_cached_input_usd"), usdOf(b, v, genai.AIOpsCostCached))
-	b.dec(c("cost_cache_write_usd"), usdOf(b, v, genai.AIOpsCostCacheWrite))
-	b.dec(c("cost_output_usd"), usdOf(b, v, genai.AIOpsCostOutput))
-	b.dec(c("cost_reasoning_usd"), usdOf(b, v, genai.AIOpsCostReasoning))
-	b.str(c("cost_source"), v.str(genai.AIOpsCostSource))
-	b.str(c("price_id"), v.str(genai.AIOpsPriceID))
+	b.dec(c("cost_usd"), usdOf(b, v, kUsageCost))
+	b.dec(c("cost_input_usd"), usdOf(b, v, kAIOpsCostInput))
+	b.dec(c("cost_cached_input_usd"), usdOf(b, v, kAIOpsCostCached))
+	b.dec(c("cost_cache_write_usd"), usdOf(b, v, kAIOpsCostCacheWrite))
+	b.dec(c("cost_output_usd"), usdOf(b, v, kAIOpsCostOutput))
+	b.dec(c("cost_reasoning_usd"), usdOf(b, v, kAIOpsCostReasoning))
+	b.str(c("cost_source"), v.str(kAIOpsCostSource))
+	b.str(c("price_id"), v.str(kAIOpsPriceID))
 
-	in, out := v.str(genai.InputMessages), v.str(genai.OutputMessages)
-	captured := v.str(genai.AIOpsContentCapture)
+	in, out := v.str(kInputMessages), v.str(kOutputMessages)
+	captured := v.str(kAIOpsContentCapture)
 	if captured == "" {
 		captured = "none"
 		if in != "" || out != "" {
@@ -268,8 +330,8 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 		}
 	}
 	b.str(c("content_captured"), captured)
-	b.str(c("content_sha256"), v.str(genai.AIOpsContentSHA256))
-	b.arr(c("policy_flags"), strSliceOf(b, v, genai.AIOpsPolicyFlags))
+	b.str(c("content_sha256"), v.str(kAIOpsContentSHA256))
+	b.arr(c("policy_flags"), strSliceOf(b, v, kAIOpsPolicyFlags))
 	b.str(c("input_messages"), in)
 	b.str(c("output_messages"), out)
 	b.mapv(c("attributes"), v.rest)
@@ -372,7 +434,7 @@ func count(b *builder, m pcommon.Map, k string) uint64 {
 	return countValue(b, v, ok)
 }
 
-func countOf(b *builder, sv *spanView, k string) uint64 {
+func countOf(b *builder, sv *spanView, k attrKey) uint64 {
 	v, ok := sv.value(k)
 	return countValue(b, v, ok)
 }
@@ -397,7 +459,7 @@ const usdMaxFloat = 999_999
 // costattr writes amounts as float64; below 2^53 picodollars (about 9,000
 // USD) rounding the scaled float recovers the exact integer. A decimal
 // string is read exactly.
-func usdOf(b *builder, sv *spanView, k string) int64 {
+func usdOf(b *builder, sv *spanView, k attrKey) int64 {
 	v, ok := sv.value(k)
 	if !ok {
 		return 0
@@ -422,7 +484,7 @@ func usdOf(b *builder, sv *spanView, k string) int64 {
 	return 0
 }
 
-func strSliceOf(b *builder, sv *spanView, k string) []string {
+func strSliceOf(b *builder, sv *spanView, k attrKey) []string {
 	v, ok := sv.value(k)
 	if !ok {
 		return []string{}
@@ -449,7 +511,7 @@ func flatten(b *builder, m pcommon.Map, skip map[string]bool) chstore.KV {
 	return b.kv(start)
 }
 
-func boolOf(sv *spanView, k string) bool {
+func boolOf(sv *spanView, k attrKey) bool {
 	v, ok := sv.value(k)
 	if !ok {
 		return false
@@ -464,7 +526,7 @@ func boolOf(sv *spanView, k string) bool {
 	return false
 }
 
-func float32Of(sv *spanView, k string) *float32 {
+func float32Of(sv *spanView, k attrKey) *float32 {
 	v, ok := sv.value(k)
 	if !ok {
 		return nil
