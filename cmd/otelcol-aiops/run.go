@@ -22,23 +22,10 @@ import (
 )
 
 func run(params otelcol.CollectorSettings) error {
-	tuneGC(os.Getenv)
 	cmd := otelcol.NewCommand(params)
 	cmd.SetVersionTemplate(versionText(params.BuildInfo))
 	cmd.AddCommand(migrateCommand(params.BuildInfo), queryCommand(), scoreCommand(), pricingCommand())
 	return cmd.Execute()
-}
-
-// defaultGCPercent replaces Go's 100 unless GOGC is set. The collector's
-// live heap is small (requests in flight and a batch being written) while
-// it allocates fast, so at 100 garbage collection took about a quarter of
-// the full pipeline's CPU; make bench shows what 200 buys.
-const defaultGCPercent = 200
-
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
-	}
 }
 
 // versionText names our version, the collector core it is built on, and the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -67,15 +66,3 @@ func TestMigrateAndQuerySubcommands(t *testing.T) {
 	}
 }
 
-func TestTuneGCRespectsGOGC(t *testing.T) {
-	prev := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(prev)
-	tuneGC(func(string) string { return "" })
-	if got := debug.SetGCPercent(100); got != defaultGCPercent {
-		t.Errorf("without GOGC the GC percent is %d, want %d", got, defaultGCPercent)
-	}
-	tuneGC(func(k string) string { return map[string]string{"GOGC": "50"}[k] })
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GOGC set by the operator was overridden: %d", got)
-	}
-}
