@@ -71,7 +71,7 @@ func TestSlowStoreKeepsMemoryBounded(t *testing.T) {
 	b, _ := os.ReadFile(col.config)
 	cfg := strings.Replace(string(b), "    limit_percentage: 75\n    spike_limit_percentage: 20", "    limit_mib: 400\n    spike_limit_mib: 100", 1)
 	// A small queue makes the backpressure arrive within the test's time.
-	cfg = strings.Replace(cfg, "queue_size: 1000000", "queue_size: 20000", 1)
+	cfg = strings.Replace(cfg, "queue_size: 100000", "queue_size: 20000", 1)
 	if cfg == string(b) {
 		t.Fatal("could not set the memory limiter in the config")
 	}
