@@ -65,4 +65,3 @@ func TestMigrateAndQuerySubcommands(t *testing.T) {
 		t.Fatalf("no target: %v", err)
 	}
 }
-
