@@ -172,8 +172,7 @@ func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 					}
 					continue
 				}
-				addGenAISpan(gen.b, rs.Resource(), span, tok)
-				w := attribution(span.Attributes(), rs.Resource().Attributes())
+				w := addGenAISpan(gen.b, rs.Resource(), span, tok)
 				events := span.Events()
 				for x := 0; x < events.Len(); x++ {
 					ev := events.At(x)

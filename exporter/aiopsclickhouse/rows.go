@@ -65,19 +65,16 @@ var slotOf = func() map[string]int {
 	return m
 }()
 
-// attrKey is a span attribute addGenAISpan reads, with its slot resolved
-// once at start-up instead of a map lookup per read.
-type attrKey struct {
-	name string
-	slot int
-}
+// attrKey is the slot of a span attribute addGenAISpan reads, resolved once
+// at start-up instead of a map lookup per read.
+type attrKey int
 
 func keyFor(name string) attrKey {
 	i, ok := slotOf[name]
 	if !ok {
 		panic("aiops_clickhouse: " + name + " is read from spans but not collected in slotOf")
 	}
-	return attrKey{name: name, slot: i}
+	return attrKey(i)
 }
 
 var (
@@ -160,7 +157,7 @@ func (b *builder) spanView(attrs pcommon.Map) *spanView {
 }
 
 func (v *spanView) value(k attrKey) (pcommon.Value, bool) {
-	return v.vals[k.slot], v.has[k.slot]
+	return v.vals[k], v.has[k]
 }
 
 func (v *spanView) str(k attrKey) string {
@@ -246,7 +243,9 @@ func (b *builder) resource(res pcommon.Resource) *resourceRow {
 	return r
 }
 
-func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
+// addGenAISpan adds the span's row and returns its attribution, which its
+// events share.
+func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) who {
 	c := b.idx
 	r := b.resource(res)
 	v := b.spanView(span.Attributes())
@@ -338,6 +337,7 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	b.mapv(c("resource_attributes"), r.attrs)
 	b.str(c("insert_token"), token)
 	b.endRow()
+	return w
 }
 
 func addSpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {

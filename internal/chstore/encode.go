@@ -164,26 +164,12 @@ func encodeFast(buf *chproto.Buffer, c Column) (bool, error) {
 		}
 	case []*float64:
 		if c.Type == "Nullable(Float64)" {
-			putNulls(buf, v)
-			for _, x := range v {
-				if x == nil {
-					buf.PutFloat64(0)
-				} else {
-					buf.PutFloat64(*x)
-				}
-			}
+			putNullable(buf, v, buf.PutFloat64)
 			return true, nil
 		}
 	case []*float32:
 		if c.Type == "Nullable(Float32)" {
-			putNulls(buf, v)
-			for _, x := range v {
-				if x == nil {
-					buf.PutFloat32(0)
-				} else {
-					buf.PutFloat32(*x)
-				}
-			}
+			putNullable(buf, v, buf.PutFloat32)
 			return true, nil
 		}
 	case []int64:
@@ -222,12 +208,21 @@ func putStrings(buf *chproto.Buffer, v []string) {
 	}
 }
 
-func putNulls[T any](buf *chproto.Buffer, v []*T) {
+// putNullable writes the null map, then every value with zero for nulls.
+func putNullable[T any](buf *chproto.Buffer, v []*T, put func(T)) {
 	for _, x := range v {
 		if x == nil {
 			buf.PutUInt8(1)
 		} else {
 			buf.PutUInt8(0)
+		}
+	}
+	var zero T
+	for _, x := range v {
+		if x == nil {
+			put(zero)
+		} else {
+			put(*x)
 		}
 	}
 }
