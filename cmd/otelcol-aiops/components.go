@@ -21,6 +21,7 @@ import (
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	maturityextension "github.com/otelcol-aiops/otelcol-aiops/extension/maturity"
+	journalstorage "github.com/otelcol-aiops/otelcol-aiops/extension/journalstorage"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	aitrace "github.com/otelcol-aiops/otelcol-aiops/processor/aitrace"
@@ -58,6 +59,7 @@ func components() (otelcol.Factories, error) {
 		bearertokenauthextension.NewFactory(),
 		pprofextension.NewFactory(),
 		maturityextension.NewFactory(),
+		journalstorage.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -69,6 +71,7 @@ func components() (otelcol.Factories, error) {
 		bearertokenauthextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension v0.161.0",
 		pprofextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension v0.161.0",
 		maturityextension.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
+		journalstorage.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
