@@ -87,6 +87,21 @@ func TestVersionAndLibrary(t *testing.T) {
 	}
 }
 
+// The library's allocator takes our settings, read from the environment
+// when the library loads.
+func TestAllocatorConfigured(t *testing.T) {
+	e := openTest(t)
+	if os.Getenv(allocatorEnv) != allocatorConf {
+		t.Skipf("%s was set outside the test (%q); the engine uses that", allocatorEnv, os.Getenv(allocatorEnv))
+	}
+	stats := query(t, e, "SELECT * FROM system.jemalloc_stats")
+	for _, want := range []string{"opt.dirty_decay_ms: 250", "opt.prof_active: false"} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("jemalloc statistics lack %q", want)
+		}
+	}
+}
+
 func TestProbeLibrary(t *testing.T) {
 	path, version, err := ProbeLibrary("")
 	if err != nil || path == "" || !strings.HasPrefix(version, "26.7") {
