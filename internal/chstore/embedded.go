@@ -3,6 +3,7 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	chproto "github.com/ClickHouse/ch-go/proto"
 
@@ -11,7 +12,8 @@ import (
 
 // Embedded is a Store on the process's embedded engine.
 type Embedded struct {
-	eng *chdb.Engine
+	eng       *chdb.Engine
+	chunkSize int // tests only: smaller chunks than insertChunk
 }
 
 // OpenEmbedded opens (or shares) the embedded engine on dataDir.
@@ -49,10 +51,6 @@ func (s *Embedded) Insert(ctx context.Context, b *Batch, dedupToken string) erro
 	if b.Rows() == 0 {
 		return nil
 	}
-	var buf chproto.Buffer
-	if err := b.EncodeNative(&buf); err != nil {
-		return err
-	}
 	settings, err := insertSettings(dedupToken)
 	if err != nil {
 		return err
@@ -65,8 +63,30 @@ func (s *Embedded) Insert(ctx context.Context, b *Batch, dedupToken string) erro
 		// Values are "1" or a token checked against tokenRE: no quotes inside.
 		head += kv[0] + " = '" + kv[1] + "'"
 	}
-	_, err = s.eng.InsertNative(ctx, head, buf.Buf)
+	buf := chunkPool.Get().(*chproto.Buffer)
+	defer func() {
+		if cap(buf.Buf) <= 4*insertChunk { // one huge value should not stay pinned
+			buf.Reset()
+			chunkPool.Put(buf)
+		}
+	}()
+	_, err = s.eng.InsertStream(ctx, head, func(emit func([]byte) error) error {
+		return b.StreamNative(buf, s.chunk(), emit)
+	})
 	return err
+}
+
+// insertChunk is how much of an encoded block is built before the engine
+// takes it: a batch with 10k prompts is tens of MiB as one block.
+const insertChunk = 1 << 20
+
+var chunkPool = sync.Pool{New: func() any { return &chproto.Buffer{Buf: make([]byte, 0, insertChunk+64<<10)} }}
+
+func (s *Embedded) chunk() int {
+	if s.chunkSize > 0 {
+		return s.chunkSize
+	}
+	return insertChunk
 }
 
 // insertHead is "INSERT INTO db.t (columns)". Only validated identifiers

@@ -30,13 +30,63 @@ func (it *kvIter) Value() any { return it.kv[it.i+1] }
 // EncodeNative encodes the batch as one block of ClickHouse's Native format
 // (revision 0: no block info, no serialization kinds).
 func (b *Batch) EncodeNative(buf *chproto.Buffer) error {
+	return b.StreamNative(buf, 0, nil)
+}
+
+// StreamNative encodes the batch like EncodeNative but hands buf to flush
+// whenever it holds chunk bytes or more, at a row or column boundary, and
+// then reuses it: a block with megabytes of prompts passes through a buffer
+// of about chunk bytes instead of being built whole. The last chunk is
+// flushed too. A nil flush keeps everything in buf.
+func (b *Batch) StreamNative(buf *chproto.Buffer, chunk int, flush func([]byte) error) error {
+	w := &nativeWriter{buf: buf, chunk: chunk, flush: flush}
 	buf.PutUVarInt(uint64(len(b.Columns)))
 	buf.PutUVarInt(uint64(b.Rows()))
 	for _, c := range b.Columns {
 		buf.PutString(c.Name)
 		buf.PutString(c.Type)
-		if err := encodeColumn(buf, c); err != nil {
+		if err := encodeColumn(w, c); err != nil {
+			if w.err != nil {
+				return w.err // the consumer's error, not the data's
+			}
 			return &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
+		}
+		if err := w.spill(); err != nil {
+			return err
+		}
+	}
+	if flush == nil || len(buf.Buf) == 0 {
+		return nil
+	}
+	err := flush(buf.Buf)
+	buf.Reset()
+	return err
+}
+
+// nativeWriter is the encoder's output: buf, emptied into flush once it
+// holds chunk bytes.
+type nativeWriter struct {
+	buf   *chproto.Buffer
+	chunk int
+	flush func([]byte) error
+	err   error
+}
+
+// spill flushes a full buffer; an error sticks and is returned again.
+func (w *nativeWriter) spill() error {
+	if w.err == nil && w.flush != nil && len(w.buf.Buf) >= w.chunk {
+		w.err = w.flush(w.buf.Buf)
+		w.buf.Reset()
+	}
+	return w.err
+}
+
+// putStrings writes String values, spilling between them.
+func (w *nativeWriter) putStrings(v []string) error {
+	for _, s := range v {
+		w.buf.PutString(s)
+		if len(w.buf.Buf) >= w.chunk && w.spill() != nil {
+			return w.err
 		}
 	}
 	return nil
@@ -46,8 +96,8 @@ func (b *Batch) EncodeNative(buf *chproto.Buffer) error {
 // written directly, byte for byte what clickhouse-go writes for the same
 // values (encode_test.go holds it to that); anything else goes through
 // clickhouse-go's own column.
-func encodeColumn(buf *chproto.Buffer, c Column) error {
-	if ok, err := encodeFast(buf, c); ok || err != nil {
+func encodeColumn(w *nativeWriter, c Column) error {
+	if ok, err := encodeFast(w, c); ok || err != nil {
 		return err
 	}
 	col, err := column.Type(c.Type).Column(c.Name, utc)
@@ -58,11 +108,11 @@ func encodeColumn(buf *chproto.Buffer, c Column) error {
 		return err
 	}
 	if cs, ok := col.(column.CustomSerialization); ok {
-		if err := cs.WriteStatePrefix(buf); err != nil {
+		if err := cs.WriteStatePrefix(w.buf); err != nil {
 			return err
 		}
 	}
-	col.Encode(buf)
+	col.Encode(w.buf)
 	return nil
 }
 
@@ -70,13 +120,13 @@ func encodeColumn(buf *chproto.Buffer, c Column) error {
 // additional keys.
 const lcVersion = 1
 
-func encodeFast(buf *chproto.Buffer, c Column) (bool, error) {
+func encodeFast(w *nativeWriter, c Column) (bool, error) {
+	buf := w.buf
 	switch v := c.Values.(type) {
 	case []string:
 		switch c.Type {
 		case "String":
-			putStrings(buf, v)
-			return true, nil
+			return true, w.putStrings(v)
 		case "LowCardinality(String)":
 			buf.PutUInt64(lcVersion)
 			putLowCardinality(buf, v)
@@ -118,6 +168,9 @@ func encodeFast(buf *chproto.Buffer, c Column) (bool, error) {
 			for _, m := range v {
 				for i := 1; i < len(m); i += 2 {
 					buf.PutString(m[i])
+				}
+				if len(buf.Buf) >= w.chunk && w.spill() != nil {
+					return true, w.err
 				}
 			}
 			return true, nil
@@ -202,12 +255,6 @@ func encodeFast(buf *chproto.Buffer, c Column) (bool, error) {
 	return false, nil
 }
 
-func putStrings(buf *chproto.Buffer, v []string) {
-	for _, s := range v {
-		buf.PutString(s)
-	}
-}
-
 // putNullable writes the null map, then every value with zero for nulls.
 func putNullable[T any](buf *chproto.Buffer, v []*T, put func(T)) {
 	for _, x := range v {
@@ -266,7 +313,9 @@ func putLowCardinality(buf *chproto.Buffer, v []string) {
 	}
 	buf.PutUInt64(lcHasAdditionalKeys | lcNeedUpdateDictionary | width)
 	buf.PutInt64(int64(len(dict)))
-	putStrings(buf, dict)
+	for _, s := range dict {
+		buf.PutString(s)
+	}
 	buf.PutInt64(int64(len(keys)))
 	for _, k := range keys {
 		switch width {

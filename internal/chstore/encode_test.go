@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -89,10 +90,53 @@ func reference(t *testing.T, c Column) []byte {
 	return buf.Buf
 }
 
+// Streaming a block in chunks yields exactly the bytes of the whole block,
+// each chunk cut once it reaches the chunk size at a value boundary.
+func TestStreamNativeMatchesWholeBlock(t *testing.T) {
+	b := &Batch{Database: "db", Table: "t", Columns: fastColumns()}
+	var whole chproto.Buffer
+	if err := b.EncodeNative(&whole); err != nil {
+		t.Fatal(err)
+	}
+	for _, chunk := range []int{1, 13, 4096, 1 << 30} {
+		var got []byte
+		pieces := 0
+		var buf chproto.Buffer
+		err := b.StreamNative(&buf, chunk, func(p []byte) error {
+			got = append(got, p...)
+			pieces++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, whole.Buf) {
+			t.Fatalf("chunk %d: %d bytes streamed, differ from the %d-byte block", chunk, len(got), len(whole.Buf))
+		}
+		if chunk == 1 && pieces < len(b.Columns) {
+			t.Fatalf("chunk 1: only %d pieces", pieces)
+		}
+		if chunk == 1<<30 && pieces != 1 {
+			t.Fatalf("one piece expected when the block fits, got %d", pieces)
+		}
+		if cap(buf.Buf) > 2*len(whole.Buf) {
+			t.Fatalf("chunk %d: buffer grew to %d", chunk, cap(buf.Buf))
+		}
+	}
+	stop := errors.New("engine refused")
+	var buf chproto.Buffer
+	calls := 0
+	err := b.StreamNative(&buf, 13, func([]byte) error { calls++; return stop })
+	var be *BatchError
+	if !errors.Is(err, stop) || errors.As(err, &be) || calls != 1 {
+		t.Fatalf("a failing flush must stop the encoding: err %v after %d calls", err, calls)
+	}
+}
+
 func TestFastEncodingMatchesClickhouseGo(t *testing.T) {
 	for _, c := range fastColumns() {
 		var buf chproto.Buffer
-		ok, err := encodeFast(&buf, c)
+		ok, err := encodeFast(&nativeWriter{buf: &buf}, c)
 		if err != nil || !ok {
 			t.Fatalf("%s %s: fast path not taken (ok=%v, err=%v)", c.Name, c.Type, ok, err)
 		}
@@ -109,7 +153,7 @@ func TestFastEncodingMatchesClickhouseGo(t *testing.T) {
 func TestServerColumnsReencodeUnchanged(t *testing.T) {
 	for _, c := range fastColumns() {
 		var ours chproto.Buffer
-		if err := encodeColumn(&ours, c); err != nil {
+		if err := encodeColumn(&nativeWriter{buf: &ours}, c); err != nil {
 			t.Fatal(err)
 		}
 		b := &Batch{Columns: []Column{c}}
@@ -170,7 +214,7 @@ func TestEncodeRefusesBadValues(t *testing.T) {
 func TestGenericPathStillEncodes(t *testing.T) {
 	c := Column{"d", "Decimal(18, 12)", []decimal.Decimal{decimal.RequireFromString("1.5")}}
 	var buf chproto.Buffer
-	if err := encodeColumn(&buf, c); err != nil {
+	if err := encodeColumn(&nativeWriter{buf: &buf}, c); err != nil {
 		t.Fatal(err)
 	}
 	if want := reference(t, c); !bytes.Equal(buf.Buf, want) {

@@ -189,7 +189,7 @@ func fillBatchColumns(cols []column.Interface, b *Batch) error {
 			return &BatchError{Err: fmt.Errorf("server column %d is %s, batch has %s", i, cols[i].Name(), c.Name)}
 		}
 		buf.Reset()
-		if err := encodeColumn(&buf, c); err != nil {
+		if err := encodeColumn(&nativeWriter{buf: &buf}, c); err != nil {
 			return &BatchError{Err: fmt.Errorf("column %s %s: %w", c.Name, c.Type, err)}
 		}
 		if err := decodeColumn(cols[i], buf.Buf, rows); err != nil {

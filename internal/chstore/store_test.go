@@ -2,6 +2,8 @@ package chstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -202,6 +204,44 @@ func TestGenAISpanRoundTrip(t *testing.T) {
 	}
 }
 
+// A block fed to the engine in many small pieces, each overwritten as soon as
+// the engine has it, arrives intact: pieces end inside string and map
+// columns, and some values are longer than a piece.
+func TestChunkedInsertRoundTrip(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	if _, err := Migrate(ctx, s, SchemaOptions{Database: "chunked"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	chunked := *s
+	chunked.chunkSize = 97
+	const n = 300
+	ids, msgs, attrs := make([]string, n), make([]string, n), make([]map[string]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("s%03d", i)
+		msgs[i] = strings.Repeat(fmt.Sprintf("msg %d;", i), i%40*i%7)
+		attrs[i] = map[string]string{"a": ids[i], "long": strings.Repeat("z", i)}
+	}
+	b := spanBatch("chunked", ids)
+	b.set("input_messages", msgs)
+	b.set("attributes", attrs)
+	if err := chunked.Insert(ctx, b, ""); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Query(ctx, "SELECT span_id, input_messages, attributes['a'], length(attributes['long']) FROM chunked.genai_spans ORDER BY span_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows.Data) != n {
+		t.Fatalf("%d rows, want %d", len(rows.Data), n)
+	}
+	for i, r := range rows.Data {
+		if r[0] != ids[i] || r[1] != msgs[i] || r[2] != ids[i] || r[3].(uint64) != uint64(i) {
+			t.Fatalf("row %d came back as %v", i, r[:3])
+		}
+	}
+}
+
 func TestDedupTokenMakesRetriesIdempotent(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
@@ -240,10 +280,21 @@ func TestInsertErrors(t *testing.T) {
 	if err := s.Insert(ctx, b, ""); err == nil || !strings.Contains(err.Error(), "user_id has 1 rows") {
 		t.Fatalf("ragged batch: %v", err)
 	}
-	b = spanBatch("x", []string{"a"})
+	// A bad column found after earlier ones were streamed abandons the
+	// statement: nothing of the block is stored.
+	if _, err := Migrate(ctx, s, SchemaOptions{Database: "ierr"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	chunked := *s
+	chunked.chunkSize = 64
+	b = spanBatch("ierr", []string{"a"})
 	b.set("input_tokens", []string{"not a number"})
-	if err := s.Insert(ctx, b, ""); err == nil || !strings.Contains(err.Error(), "input_tokens") {
+	var be *BatchError
+	if err := chunked.Insert(ctx, b, ""); err == nil || !strings.Contains(err.Error(), "input_tokens") || !errors.As(err, &be) {
 		t.Fatalf("wrong Go type: %v", err)
+	}
+	if n := count(t, s, "SELECT count() FROM ierr.genai_spans"); n != 0 {
+		t.Fatalf("an abandoned insert stored %d rows", n)
 	}
 }
 
