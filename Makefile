@@ -58,7 +58,7 @@ soak: libchdb build
 
 # Component benchmarks, then the end-to-end runs (full pipeline vs baseline).
 bench: build libchdb
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./processor/... ./internal/pricing/ ./exporter/...
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./processor/... ./internal/pricing/ ./exporter/... ./extension/journalstorage/
 	$(GO) build -o bin/aiops-bench ./cmd/aiops-bench
 	./bin/aiops-bench -bin bin/otelcol-aiops -duration $${BENCH_DURATION:-60s}
 	AIOPS_MATURITY_BENCH=1 $(GO) test -count=1 -run TestScoringTenMillionSpans -v ./maturity/
