@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelcol-aiops/otelcol-aiops/extension/journalstorage/internal/metadata"
 )
@@ -162,4 +163,32 @@ func request(i int) ptrace.Traces {
 	sp.SetName(fmt.Sprintf("span-%03d", i))
 	sp.Attributes().PutStr("gen_ai.input.messages", string(make([]byte, 20000))) // a referenced, not inline, value
 	return td
+}
+
+func TestGaugesReportEachClient(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer tel.Shutdown(context.Background())
+	set := extensiontest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	ext, err := NewFactory().Create(context.Background(), set, &Config{Directory: t.TempDir(), SegmentSizeMiB: 1})
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	defer ext.Shutdown(context.Background())
+	c, err := ext.(storage.Extension).GetClient(context.Background(), component.KindExporter, component.MustNewID("aiops_clickhouse"), "traces")
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ { // 3 x 600 KiB: a second segment
+		require.NoError(t, c.Set(context.Background(), fmt.Sprint(i), make([]byte, 600<<10)))
+	}
+	gauge := func(name string) int64 {
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err)
+		dps := m.Data.(metricdata.Gauge[int64]).DataPoints
+		require.Len(t, dps, 1)
+		v, _ := dps[0].Attributes.Value("client")
+		require.Equal(t, "exporter_aiops_clickhouse__traces", v.AsString())
+		return dps[0].Value
+	}
+	require.Greater(t, gauge("aiops_journal_disk_bytes"), int64(3*600<<10))
+	require.Equal(t, int64(2), gauge("aiops_journal_segments"))
+	require.NoError(t, c.Close(context.Background()))
 }
