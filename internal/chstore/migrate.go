@@ -60,6 +60,24 @@ var Migrations = []Migration{
 		return append(tableDDL(o, coverageDailyTable), viewDDL(o, "genai_coverage_daily_mv", "genai_coverage_daily", "genai_spans", coverageDailySelect))
 	}},
 	{Version: 6, Name: "maturity_scores", DDL: func(o SchemaOptions) []string { return tableDDL(o, MaturityScoresTable) }},
+	// Compact parts (one file, one write buffer) until a part holds 1 GiB
+	// uncompressed: a 20k-span insert as a wide part writes ~130 files and
+	// buffers each column. Measured on the embedded engine under load: ~6%
+	// less CPU and ~90 MiB less peak memory. Merged parts past 1 GiB are
+	// wide, as queries over large parts want.
+	{Version: 7, Name: "genai_spans compact parts", DDL: func(o SchemaOptions) []string {
+		return []string{alterSettingDDL(o, "genai_spans", "min_bytes_for_wide_part = 1073741824")}
+	}},
+}
+
+// alterSettingDDL changes one MergeTree setting of a table; on a cluster,
+// of its local table on every node.
+func alterSettingDDL(o SchemaOptions, table, setting string) string {
+	suffix := ""
+	if o.Cluster != "" {
+		suffix = "_local"
+	}
+	return fmt.Sprintf("ALTER TABLE %s.%s%s%s MODIFY SETTING %s", o.Database, table, suffix, o.onCluster(), setting)
 }
 
 // contractTables are verified column by column when create_schema is false.
