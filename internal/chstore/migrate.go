@@ -60,13 +60,14 @@ var Migrations = []Migration{
 		return append(tableDDL(o, coverageDailyTable), viewDDL(o, "genai_coverage_daily_mv", "genai_coverage_daily", "genai_spans", coverageDailySelect))
 	}},
 	{Version: 6, Name: "maturity_scores", DDL: func(o SchemaOptions) []string { return tableDDL(o, MaturityScoresTable) }},
-	// Compact parts (one file, one write buffer) until a part holds 1 GiB
+	// Compact parts (one file, one write buffer) up to 128 MiB
 	// uncompressed: a 20k-span insert as a wide part writes ~130 files and
-	// buffers each column. Measured on the embedded engine under load: ~6%
-	// less CPU and ~90 MiB less peak memory. Merged parts past 1 GiB are
-	// wide, as queries over large parts want.
+	// buffers each column. Measured on the embedded engine under 60 s of
+	// flat-out load: 4% more stored per second, 5% less CPU per span and
+	// 25 MiB less peak RSS. Larger parts stay wide: compact merges of
+	// 1 GiB parts held every column in memory at once (peak RSS +140 MiB).
 	{Version: 7, Name: "genai_spans compact parts", DDL: func(o SchemaOptions) []string {
-		return []string{alterSettingDDL(o, "genai_spans", "min_bytes_for_wide_part = 1073741824")}
+		return []string{alterSettingDDL(o, "genai_spans", "min_bytes_for_wide_part = 134217728")}
 	}},
 }
 

@@ -71,7 +71,7 @@ func TestMigrateIsIdempotentAndRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	ddl := rows.Data[0][0].(string)
-	for _, want := range []string{"`input_messages` String CODEC(ZSTD(1)) TTL toDateTime(timestamp) + toIntervalDay(30)", "TTL toDateTime(timestamp) + toIntervalDay(90)", "non_replicated_deduplication_window = 10000", "min_bytes_for_wide_part = 1073741824", "ORDER BY (tenant_id, workload, timestamp)"} {
+	for _, want := range []string{"`input_messages` String CODEC(ZSTD(1)) TTL toDateTime(timestamp) + toIntervalDay(30)", "TTL toDateTime(timestamp) + toIntervalDay(90)", "non_replicated_deduplication_window = 10000", "min_bytes_for_wide_part = 134217728", "ORDER BY (tenant_id, workload, timestamp)"} {
 		if !strings.Contains(ddl, want) {
 			t.Errorf("DDL lacks %q:\n%s", want, ddl)
 		}

@@ -29,7 +29,7 @@ func TestClusterDDL(t *testing.T) {
 		"FROM aiops.genai_spans_local",
 		"TTL toDateTime(timestamp) + INTERVAL 365 DAY",
 		"input_messages String CODEC(ZSTD(1)) TTL toDateTime(timestamp) + INTERVAL 30 DAY",
-		"ALTER TABLE aiops.genai_spans_local ON CLUSTER prod MODIFY SETTING min_bytes_for_wide_part = 1073741824",
+		"ALTER TABLE aiops.genai_spans_local ON CLUSTER prod MODIFY SETTING min_bytes_for_wide_part = 134217728",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("cluster DDL lacks %q", want)
