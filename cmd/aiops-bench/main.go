@@ -51,7 +51,7 @@ func main() {
 	// The Go heap's soft limit, set beside memory_limiter as the README's
 	// deployment notes recommend; without it the heap grows to twice its
 	// live size between collections. Empty: Go's default.
-	memLimit := flag.String("gomemlimit", "300MiB", "GOMEMLIMIT for the collector")
+	memLimit := flag.String("gomemlimit", "320MiB", "GOMEMLIMIT for the collector")
 	flag.Parse()
 	lightLoad()
 	collectorEnv = []string{"GOMEMLIMIT=" + *memLimit}
