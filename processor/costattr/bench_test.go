@@ -140,6 +140,17 @@ func newCostattr(tb testing.TB, next consumer.Traces) processor.Traces {
 
 // runPerSpan feeds fresh copies of the batch (copying is not timed) and
 // reports ns and allocations per span.
+// refill gives every batch a fresh copy of template, outside the timer.
+func refill(b *testing.B, batches []ptrace.Traces, template ptrace.Traces) {
+	b.StopTimer()
+	for i := range batches {
+		batches[i] = ptrace.NewTraces()
+		template.CopyTo(batches[i])
+	}
+	collectUntimed()
+	b.StartTimer()
+}
+
 func runPerSpan(b *testing.B, p processor.Traces, template ptrace.Traces, mutates bool) {
 	const round = 32 // batches prepared per timer stop
 	ctx := context.Background()
@@ -156,13 +167,7 @@ func runPerSpan(b *testing.B, p processor.Traces, template ptrace.Traces, mutate
 		// again: re-copying them untimed (with a GC and a stop-the-world
 		// per round) took minutes for a nanosecond-per-span baseline.
 		if spans == 0 || mutates {
-			b.StopTimer()
-			for i := range batches {
-				batches[i] = ptrace.NewTraces()
-				template.CopyTo(batches[i])
-			}
-			collectUntimed()
-			b.StartTimer()
+			refill(b, batches, template)
 		}
 		for i := 0; i < round && spans < b.N; i++ {
 			if err := p.ConsumeTraces(ctx, batches[i]); err != nil {
@@ -287,13 +292,7 @@ func BenchmarkAttributeWritesFloor(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for n := 0; n < b.N; {
-				b.StopTimer()
-				for i := range batches {
-					batches[i] = ptrace.NewTraces()
-					template.CopyTo(batches[i])
-				}
-				collectUntimed()
-				b.StartTimer()
+				refill(b, batches, template)
 				for i := 0; i < len(batches) && n < b.N; i++ {
 					sp := batches[i].ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 					for k := 0; k < sp.Len(); k++ {
