@@ -144,7 +144,8 @@ func (j *journal) recover() error {
 	j.active = last
 	end, torn, err := j.replay(f, last)
 	if err != nil {
-		return fmt.Errorf("journal segment %s: %w", segName(last), err)
+		return fmt.Errorf("journal segment %s: %w (to start with an empty queue, move %s aside; what it holds is then not exported)",
+			segName(last), err, j.dir)
 	}
 	if torn > 0 {
 		// An interrupted append: nothing after it was ever acknowledged.
