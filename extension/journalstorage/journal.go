@@ -89,6 +89,10 @@ func segName(n uint64) string { return fmt.Sprintf("%016x.seg", n) }
 // openJournal opens or creates the journal in dir, recovering from a crash:
 // a torn record at the end of the newest segment is cut off.
 func openJournal(dir string, segmentSize int64, fsync bool, logger *zap.Logger) (*journal, error) {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		// file_storage keeps each client in a file of this very name.
+		return nil, fmt.Errorf("%s is a file, likely a file_storage queue: drain it with storage: file_storage first, or move it aside (what it holds is then not exported)", dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}

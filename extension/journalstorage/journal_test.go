@@ -259,6 +259,15 @@ func TestOneProcessPerDirectory(t *testing.T) {
 	require.NoError(t, j.close())
 }
 
+// A directory used by file_storage before holds a file where the journal
+// wants its directory: the error says what it is and what to do.
+func TestFileStorageLeftoverIsNamed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exporter_aiops_clickhouse__traces")
+	require.NoError(t, os.WriteFile(path, []byte("bbolt"), 0o600))
+	_, err := openJournal(path, 1<<20, false, zap.NewNop())
+	require.ErrorContains(t, err, "file_storage queue")
+}
+
 func TestFsyncPath(t *testing.T) {
 	dir := t.TempDir()
 	j, err := openJournal(dir, 8<<10, true, zap.NewNop())
