@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,22 +9,11 @@ import (
 	"github.com/otelcol-aiops/otelcol-aiops/internal/pricing"
 )
 
-func runPricing(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := pricingCommand()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
-
 func TestPricingImport(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join("..", "..", "internal", "pricing", "litellm", "testdata", "litellm_subset.json")
 	out, report := filepath.Join(dir, "prices.yaml"), filepath.Join(dir, "report.txt")
-	stdout, err := runPricing(t, "import", "--from", src, "--out", out, "--report", report)
+	stdout, err := runCmd(t, "pricing", "import", "--from", src, "--out", out, "--report", report)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stdout)
 	}
@@ -55,14 +43,14 @@ func TestPricingImport(t *testing.T) {
 
 	// --strict fails on rejected entries but still writes the catalog.
 	os.Remove(out)
-	if _, err := runPricing(t, "import", "--from", src, "--out", out, "--strict"); err == nil || !strings.Contains(err.Error(), "8 inconsistent entries") {
+	if _, err := runCmd(t, "pricing", "import", "--from", src, "--out", out, "--strict"); err == nil || !strings.Contains(err.Error(), "8 inconsistent entries") {
 		t.Errorf("--strict: %v", err)
 	}
 	if _, err := os.Stat(out); err != nil {
 		t.Errorf("--strict did not write the catalog: %v", err)
 	}
 	// An explicit date and version.
-	if _, err := runPricing(t, "import", "--from", src, "--out", out, "--effective-from", "2026-08-01", "--version", "acme-1"); err != nil {
+	if _, err := runCmd(t, "pricing", "import", "--from", src, "--out", out, "--effective-from", "2026-08-01", "--version", "acme-1"); err != nil {
 		t.Fatal(err)
 	}
 	y, _ = os.ReadFile(out)
@@ -70,7 +58,7 @@ func TestPricingImport(t *testing.T) {
 		t.Errorf("flags not applied:\n%.400s", y)
 	}
 	for _, args := range [][]string{{"import", "--out", out}, {"import", "--from", filepath.Join(dir, "nope.json"), "--out", out}, {"import", "--from", src, "--out", out, "--effective-from", "08/01/2026"}} {
-		if _, err := runPricing(t, args...); err == nil {
+		if _, err := runCmd(t, "pricing", args...); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
@@ -78,7 +66,7 @@ func TestPricingImport(t *testing.T) {
 
 func TestPricingLookup(t *testing.T) {
 	// gpt-4o: 600*2.5/1M + 400*1.25/1M + 200*10/1M = 0.0015 + 0.0005 + 0.002 = 0.004
-	out, err := runPricing(t, "lookup", "openai", "gpt-4o-2024-08-06", "--input", "1000", "--cache-read", "400", "--output", "200")
+	out, err := runCmd(t, "pricing", "lookup", "openai", "gpt-4o-2024-08-06", "--input", "1000", "--cache-read", "400", "--output", "200")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,14 +80,14 @@ func TestPricingLookup(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "neg.yaml")
 	os.WriteFile(f, []byte("version: neg\nprices:\n  - {provider: openai, model: gpt-4o, effective_from: 2026-09-01, input: 2, output: 8, service_tiers: {batch: {multiplier: 0.5}}}\n"), 0o644)
-	out, err = runPricing(t, "lookup", "openai", "gpt-4o", "--price-file", f, "--input", "1000", "--output", "1000", "--tier", "batch", "--at", "2026-10-01")
+	out, err = runCmd(t, "pricing", "lookup", "openai", "gpt-4o", "--price-file", f, "--input", "1000", "--output", "1000", "--tier", "batch", "--at", "2026-10-01")
 	if err != nil || !strings.Contains(out, "openai/gpt-4o@2026-09-01") || !strings.Contains(out, "cost     0.005 USD") {
 		t.Errorf("negotiated lookup: %v\n%s", err, out)
 	}
-	if _, err := runPricing(t, "lookup", "openai", "gpt-99"); err == nil || !strings.Contains(err.Error(), `no price for model "gpt-99"`) {
+	if _, err := runCmd(t, "pricing", "lookup", "openai", "gpt-99"); err == nil || !strings.Contains(err.Error(), `no price for model "gpt-99"`) {
 		t.Errorf("unknown model: %v", err)
 	}
-	if _, err := runPricing(t, "lookup", "openai", "gpt-4o", "--no-builtin"); err == nil {
+	if _, err := runCmd(t, "pricing", "lookup", "openai", "gpt-4o", "--no-builtin"); err == nil {
 		t.Error("--no-builtin without files accepted")
 	}
 }

@@ -7,21 +7,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"go.opentelemetry.io/collector/component"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 )
 
-func runCmd(t *testing.T, args ...string) (string, error) {
+// runCmd runs one of our subcommands with args.
+func runCmd(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	cmd := migrateCommand(component.BuildInfo{Version: "test"})
-	if args[0] == "query" {
+	var cmd *cobra.Command
+	switch name {
+	case "migrate":
+		cmd = migrateCommand(component.BuildInfo{Version: "test"})
+	case "query":
 		cmd = queryCommand()
+	case "pricing":
+		cmd = pricingCommand()
+	case "score":
+		cmd = scoreCommand()
+	default:
+		t.Fatalf("no subcommand %q", name)
 	}
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
-	cmd.SetArgs(args[1:])
+	cmd.SetArgs(args)
 	err := cmd.Execute()
 	return out.String(), err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -13,17 +12,6 @@ import (
 	"github.com/otelcol-aiops/otelcol-aiops/maturity"
 	"github.com/otelcol-aiops/otelcol-aiops/maturity/simulator"
 )
-
-func runScore(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := scoreCommand()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
 
 func TestScoreSubcommand(t *testing.T) {
 	ctx := context.Background()
@@ -51,7 +39,7 @@ func TestScoreSubcommand(t *testing.T) {
 	t.Setenv("AIOPS_DATA_DIR", "")
 	base := []string{"--data-dir", dir, "--to", "2026-11-01", "--window", "14d", "--registry", regFile}
 
-	out, err := runScore(t, append(base, "--format", "json", "--record")...)
+	out, err := runCmd(t, "score", append(base, "--format", "json", "--record")...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -71,7 +59,7 @@ func TestScoreSubcommand(t *testing.T) {
 	}
 
 	// The second run is compared with the recorded first one.
-	out, err = runScore(t, append(base, "--format", "markdown")...)
+	out, err = runCmd(t, "score", append(base, "--format", "markdown")...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -82,20 +70,20 @@ func TestScoreSubcommand(t *testing.T) {
 		}
 	}
 
-	out, err = runScore(t, append(base, "--workload", "rag-app")...)
+	out, err = runCmd(t, "score", append(base, "--workload", "rag-app")...)
 	if err != nil || !strings.Contains(out, "rag-app") || strings.Contains(out, "agent-platform  ") ||
 		!strings.Contains(out, "3 Disciplined production") {
 		t.Fatalf("table for one workload: %v\n%s", err, out)
 	}
 
-	if out, err = runScore(t, append(base, "--min-stage", "llmops=3", "--format", "table")...); err == nil ||
+	if out, err = runCmd(t, "score", append(base, "--min-stage", "llmops=3", "--format", "table")...); err == nil ||
 		!strings.Contains(err.Error(), "prototype-chatbot is at llmops 1, below 3") {
 		t.Fatalf("gate: %v\n%s", err, out)
 	}
-	if _, err = runScore(t, "--data-dir", dir, "--format", "xml"); err == nil {
+	if _, err = runCmd(t, "score", "--data-dir", dir, "--format", "xml"); err == nil {
 		t.Fatal("bad format accepted")
 	}
-	if _, err = runScore(t, "--data-dir", dir, "--database", "x; DROP"); err == nil {
+	if _, err = runCmd(t, "score", "--data-dir", dir, "--database", "x; DROP"); err == nil {
 		t.Fatal("bad database accepted")
 	}
 }
