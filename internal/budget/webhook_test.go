@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -15,21 +14,6 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.uber.org/zap"
 )
-
-// loopbackServer serves on 127.0.0.1 only.
-func loopbackServer(t *testing.T, h http.Handler) *httptest.Server {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewUnstartedServer(h)
-	s.Listener.Close()
-	s.Listener = l
-	s.Start()
-	t.Cleanup(s.Close)
-	return s
-}
 
 type recorder struct {
 	mu       sync.Mutex
@@ -100,7 +84,8 @@ func sampleCrossing(t *testing.T) Crossing {
 func TestWebhookRetriedAndSentOnce(t *testing.T) {
 	rec := &recorder{}
 	rec.failures.Store(2) // two 503s, then success
-	srv := loopbackServer(t, rec)
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
 	var outcomes sync.Map
 	n := NewNotifier(srv.Client(), srv.URL, fastBackoff(), zap.NewNop())
 	n.OnResult = func(o string) {
@@ -144,7 +129,8 @@ func TestWebhookRetriedAndSentOnce(t *testing.T) {
 
 func TestWebhookRejectedIsNotRetried(t *testing.T) {
 	rec := &recorder{status: http.StatusBadRequest}
-	srv := loopbackServer(t, rec)
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
 	var rejected atomic.Int32
 	n := NewNotifier(srv.Client(), srv.URL, fastBackoff(), zap.NewNop())
 	n.OnResult = func(o string) {
@@ -165,7 +151,8 @@ func TestWebhookRejectedIsNotRetried(t *testing.T) {
 func TestWebhookPendingSurvivesRestart(t *testing.T) {
 	rec := &recorder{}
 	rec.failures.Store(1 << 20) // down
-	srv := loopbackServer(t, rec)
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
 	n := NewNotifier(srv.Client(), srv.URL, fastBackoff(), zap.NewNop())
 	n.Start()
 	c := sampleCrossing(t)
@@ -202,7 +189,8 @@ func TestWebhookPendingSurvivesRestart(t *testing.T) {
 func TestWebhookExpires(t *testing.T) {
 	rec := &recorder{}
 	rec.failures.Store(1 << 20)
-	srv := loopbackServer(t, rec)
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
 	b := fastBackoff()
 	b.MaxElapsedTime = 40 * time.Millisecond
 	var expired atomic.Int32

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -252,20 +251,6 @@ func TestBudgetStateSurvivesRestart(t *testing.T) {
 	h2.stop()
 }
 
-func loopback(t *testing.T, h http.Handler) *httptest.Server {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewUnstartedServer(h)
-	s.Listener.Close()
-	s.Listener = l
-	s.Start()
-	t.Cleanup(s.Close)
-	return s
-}
-
 type hookServer struct {
 	mu       sync.Mutex
 	got      []budget.Notification
@@ -314,7 +299,8 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestBudgetWebhookRetriedAndSentOncePerWindowAndThreshold(t *testing.T) {
 	srv := &hookServer{}
 	srv.fail.Store(2) // the endpoint fails twice before accepting
-	hs := loopback(t, srv)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
 	dir := t.TempDir()
 	t0 := time.Date(2026, 10, 5, 9, 0, 0, 0, time.UTC)
 	clk := useClock(t, t0)
@@ -378,7 +364,8 @@ func TestBudgetWebhookRetriedAndSentOncePerWindowAndThreshold(t *testing.T) {
 func TestBudgetWebhookPendingAcrossRestart(t *testing.T) {
 	srv := &hookServer{}
 	srv.fail.Store(1 << 20) // down during the first run
-	hs := loopback(t, srv)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
 	dir := t.TempDir()
 	t0 := time.Date(2026, 10, 5, 9, 0, 0, 0, time.UTC)
 	useClock(t, t0)
@@ -496,7 +483,8 @@ func TestBudgetReconcileFromSharedSpend(t *testing.T) {
 	t0 := time.Date(2026, 10, 5, 9, 0, 0, 0, time.UTC)
 	useClock(t, t0)
 	srv := &hookServer{}
-	hs := loopback(t, srv)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
 	cfg := budgetCfg(BudgetRuleConfig{Name: "user-daily", Key: "user:*", Window: "day", SoftUSD: 0.005, HardUSD: 1})
 	cfg.Budgets.TimeZone = "UTC"
 	cfg.Budgets.Webhook.Endpoint = hs.URL
