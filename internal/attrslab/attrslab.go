@@ -111,9 +111,7 @@ func (w *Writer) PutDouble(m pcommon.Map, k string, v float64) {
 		m.PutDouble(k, v)
 		return
 	}
-	p := w.num()
-	*(*float64)(p) = v
-	put(m, k, makeAny(typeWord[kDouble], p))
+	putNum(w, m, k, kDouble, v)
 }
 
 // PutInt is pcommon.Map.PutInt.
@@ -122,9 +120,7 @@ func (w *Writer) PutInt(m pcommon.Map, k string, v int64) {
 		m.PutInt(k, v)
 		return
 	}
-	p := w.num()
-	*(*int64)(p) = v
-	put(m, k, makeAny(typeWord[kInt], p))
+	putNum(w, m, k, kInt, v)
 }
 
 // PutBool is pcommon.Map.PutBool.
@@ -133,9 +129,14 @@ func (w *Writer) PutBool(m pcommon.Map, k string, v bool) {
 		m.PutBool(k, v)
 		return
 	}
+	putNum(w, m, k, kBool, v)
+}
+
+// putNum stores v in an 8-byte slab slot and wraps it as kind kd.
+func putNum[T int64 | float64 | bool](w *Writer, m pcommon.Map, k string, kd kind, v T) {
 	p := w.num()
-	*(*bool)(p) = v
-	put(m, k, makeAny(typeWord[kBool], p))
+	*(*T)(p) = v
+	put(m, k, makeAny(typeWord[kd], p))
 }
 
 func (w *Writer) str(v string) any {
