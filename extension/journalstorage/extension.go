@@ -19,12 +19,12 @@ import (
 )
 
 type journalExtension struct {
-	cfg      *Config
-	logger   *zap.Logger
-	meter    metric.Meter
-	mu       sync.Mutex
-	open     map[string]*journal
-	unregist metric.Registration
+	cfg        *Config
+	logger     *zap.Logger
+	meter      metric.Meter
+	mu         sync.Mutex
+	open       map[string]*journal
+	unregister metric.Registration
 }
 
 var _ storage.Extension = (*journalExtension)(nil)
@@ -57,7 +57,7 @@ func (e *journalExtension) Start(context.Context, component.Host) error {
 	if err != nil {
 		return err
 	}
-	e.unregist, err = e.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	e.unregister, err = e.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for name, j := range e.open {
@@ -72,8 +72,8 @@ func (e *journalExtension) Start(context.Context, component.Host) error {
 }
 
 func (e *journalExtension) Shutdown(context.Context) error {
-	if e.unregist != nil {
-		_ = e.unregist.Unregister()
+	if e.unregister != nil {
+		_ = e.unregister.Unregister()
 	}
 	e.mu.Lock()
 	js := make([]*journal, 0, len(e.open))

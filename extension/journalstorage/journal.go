@@ -481,26 +481,7 @@ func (j *journal) batch(ops []*storage.Operation) error {
 	if j.closed {
 		return errors.New("journal storage client is closed")
 	}
-	writes := 0
-	for _, op := range ops {
-		if op != nil && op.Type != storage.Get {
-			writes++
-		}
-	}
-	if writes == 0 {
-		for _, op := range ops {
-			if op == nil {
-				continue
-			}
-			v, err := j.get(op.Key)
-			if err != nil {
-				return err
-			}
-			op.Value = v
-		}
-		return nil
-	}
-	// Reads within a write batch see its earlier writes: stage them.
+	// Reads within a batch see its earlier writes: stage them.
 	staged := map[string][]byte{}
 	b := append(j.buf[:0], make([]byte, headerSize)...)
 	b = append(b, recBatch)
@@ -545,6 +526,9 @@ func (j *journal) batch(ops []*storage.Operation) error {
 		default:
 			return fmt.Errorf("journal storage: unknown operation type %d", op.Type)
 		}
+	}
+	if len(changes) == 0 {
+		return nil // reads only: nothing to append
 	}
 	seal(b)
 	if len(b) > maxRecord {
