@@ -53,7 +53,9 @@ func main() {
 	// live size between collections. Empty: Go's default.
 	memLimit := flag.String("gomemlimit", "320MiB", "GOMEMLIMIT for the collector")
 	flag.Parse()
-	lightLoad()
+	// The load generator runs in this process and its requests die young:
+	// collecting less often leaves the shared cores to the collector.
+	debug.SetGCPercent(400)
 	collectorEnv = []string{"GOMEMLIMIT=" + *memLimit}
 	if *memLimit == "" {
 		collectorEnv = nil
@@ -291,8 +293,3 @@ func queueSize(port int) (float64, error) {
 	}
 	return 0, errors.New("no queue size yet")
 }
-
-// lightLoad makes the in-process load generator collect garbage less often:
-// its requests die young, and the CPU it saves goes to the collector under
-// test, which shares the machine.
-func lightLoad() { debug.SetGCPercent(400) }
