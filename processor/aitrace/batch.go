@@ -1,8 +1,11 @@
 package aitrace
 
 import (
+	"bytes"
 	"context"
+	"sort"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/otel/attribute"
@@ -46,52 +49,245 @@ func (p *traceProcessor) batch(ctx context.Context, w *workspace) {
 
 var callOps = map[string]bool{"chat": true, "text_completion": true, "generate_content": true, "embeddings": true}
 
-// dedupe marks usage that another span of the batch already reports: a
-// framework wrapper around the provider call (Traceloop workflow or task,
-// OpenInference CHAIN or AGENT) or a second instrumentation layer on the
-// same HTTP call (same model, same token counts, parent and child). The
-// outer span's usage moves to aiops.usage.repeated.*, so costattr prices
-// only the innermost call.
+// clock is the processor's time source; tests move it.
+var clock = time.Now
+
+// runOps aggregate the work of the calls inside them.
+var runOps = map[string]bool{"invoke_agent": true, "invoke_workflow": true, "create_agent": true}
+
+// dedupe makes sure each provider call's usage is priced once, whichever of
+// its spans arrives first and however they were batched. Spans of one call
+// are found by relation: a framework wrapper around the call (Traceloop
+// workflow or task, OpenInference CHAIN or AGENT, an agent run), a second
+// instrumentation layer on the same HTTP call (parent and child, or
+// siblings from two libraries overlapping in time), or the same response
+// id. The span that keeps the usage is, among the spans seen together, the
+// innermost non-wrapper with the most faithful token counts; a span related
+// to one already priced (in this batch or remembered from an earlier
+// request) moves its usage to aiops.usage.repeated.*.
 func (p *traceProcessor) dedupe(ctx context.Context, spans []spanInfo, parent []int) {
 	for i := range spans {
 		u := &spans[i]
 		if !u.hasUsage || u.vercelWrapper {
 			continue
 		}
+		// An AI SDK wrapper's usage was already moved; name a call it repeats.
 		for j, depth := parent[i], 0; j >= 0 && depth < maxAncestors; j, depth = parent[j], depth+1 {
-			a := &spans[j]
-			if a.vercelWrapper {
+			if a := &spans[j]; a.vercelWrapper {
 				if _, ok := a.span.Attributes().Get(genai.AIOpsUsageDuplicateOf); !ok {
 					a.span.Attributes().PutStr(genai.AIOpsUsageDuplicateOf, u.id.String())
 				}
-				continue
-			}
-			if !a.hasUsage {
-				continue
-			}
-			switch {
-			case a.wrapper:
-				reason := "wrapper_aggregate"
-				if a.in == u.in && a.out == u.out {
-					reason = "wrapper_same"
-				}
-				p.markDuplicate(ctx, a, u, reason)
-			case callOps[a.op] && a.in == u.in && a.out == u.out && (a.family == u.family || a.family == "" || u.family == ""):
-				p.markDuplicate(ctx, a, u, "double_instrumentation")
 			}
 		}
 	}
+	order := make([]int, len(spans))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return bytes.Compare(spans[order[a]].trace[:], spans[order[b]].trace[:]) < 0
+	})
+	g := &p.groupScratch
+	now := clock().UnixNano()
+	mem := p.recent
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	for lo := 0; lo < len(order); {
+		hi := lo + 1
+		for hi < len(order) && spans[order[hi]].trace == spans[order[lo]].trace {
+			hi++
+		}
+		g.reset(spans, order[lo:hi], mem.lookup(spans[order[lo]].trace, now))
+		p.dedupeTrace(ctx, g)
+		mem.add(spans[order[lo]].trace, now, g.remember())
+		lo = hi
+	}
 }
 
-func (p *traceProcessor) markDuplicate(ctx context.Context, dup, of *spanInfo, reason string) {
+// traceGroup is one trace's spans of a batch beside those remembered.
+type traceGroup struct {
+	spans  []spanInfo
+	batch  []int  // indices into spans
+	nodes  []memo // batch spans first, then remembered ones
+	billed []int  // node indices that carry a call's usage
+	cands  []int
+	depth  []int
+	out    []memo
+}
+
+func (g *traceGroup) reset(spans []spanInfo, batch []int, remembered []memo) {
+	g.spans, g.batch = spans, batch
+	g.nodes, g.billed, g.cands, g.depth = g.nodes[:0], g.billed[:0], g.cands[:0], g.depth[:0]
+	for _, i := range batch {
+		g.nodes = append(g.nodes, memoOf(&spans[i]))
+	}
+	g.nodes = append(g.nodes, remembered...)
+	for n := len(batch); n < len(g.nodes); n++ {
+		if g.nodes[n].role == roleBilled {
+			g.billed = append(g.billed, n)
+		}
+	}
+	for n := range g.nodes {
+		d := 0
+		for cur := g.find(g.nodes[n].parent); cur >= 0 && d < maxAncestors; cur = g.find(g.nodes[cur].parent) {
+			d++
+		}
+		g.depth = append(g.depth, d)
+	}
+}
+
+// find returns the node whose span id is id, or -1.
+func (g *traceGroup) find(id pcommon.SpanID) int {
+	if id.IsEmpty() {
+		return -1
+	}
+	for n := range g.nodes {
+		if g.nodes[n].id == id {
+			return n
+		}
+	}
+	return -1
+}
+
+// isAncestor reports whether node a is an ancestor of node d.
+func (g *traceGroup) isAncestor(a, d int) bool {
+	cur := g.find(g.nodes[d].parent)
+	for steps := 0; cur >= 0 && steps < maxAncestors; steps++ {
+		if cur == a {
+			return true
+		}
+		cur = g.find(g.nodes[cur].parent)
+	}
+	return false
+}
+
+func memoOf(s *spanInfo) memo {
+	m := memo{id: s.id, parent: s.parent, start: int64(s.start), end: int64(s.end),
+		in: clampU32(s.in), out: clampU32(s.out), scope: s.scope, family: hash32(s.family), response: s.response,
+		fidelity: s.fidelity, wrapper: s.wrapper || s.vercelWrapper || runOps[s.op]}
+	switch {
+	case s.guardrail:
+		m.role = roleGuardrail
+	case s.hasUsage:
+		m.role = roleBilled
+	case s.repeat:
+		m.role = roleRepeat
+	case callOps[s.op]:
+		m.role = roleCall
+	}
+	if callOps[s.op] {
+		m.call = true
+	}
+	return m
+}
+
+// remember returns the memos to keep for the batch's spans of this trace.
+func (g *traceGroup) remember() []memo {
+	g.out = g.out[:0]
+	for _, i := range g.batch {
+		g.out = append(g.out, memoOf(&g.spans[i]))
+	}
+	return g.out
+}
+
+func (p *traceProcessor) dedupeTrace(ctx context.Context, g *traceGroup) {
+	for n, i := range g.batch {
+		if s := &g.spans[i]; s.hasUsage && !s.vercelWrapper {
+			g.cands = append(g.cands, n)
+		}
+	}
+	if len(g.cands) == 0 {
+		return
+	}
+	// Preference: calls before wrappers, faithful counts first, then the
+	// innermost span, then the earliest.
+	sort.SliceStable(g.cands, func(a, b int) bool {
+		x, y := &g.nodes[g.cands[a]], &g.nodes[g.cands[b]]
+		switch {
+		case x.wrapper != y.wrapper:
+			return !x.wrapper
+		case x.fidelity != y.fidelity:
+			return x.fidelity > y.fidelity
+		case g.depth[g.cands[a]] != g.depth[g.cands[b]]:
+			return g.depth[g.cands[a]] > g.depth[g.cands[b]]
+		}
+		return x.start < y.start
+	})
+	for _, c := range g.cands {
+		repeats, reason := -1, ""
+		for _, b := range g.billed {
+			if reason = g.relation(c, b); reason != "" {
+				repeats = b
+				break
+			}
+		}
+		if repeats < 0 {
+			g.billed = append(g.billed, c)
+			continue
+		}
+		s := &g.spans[g.batch[c]]
+		p.markDuplicate(ctx, s, g.nodes[repeats].id, reason, repeats >= len(g.batch))
+	}
+}
+
+// relation tells why node c repeats the usage of billed node b, or "".
+func (g *traceGroup) relation(c, b int) string {
+	x, y := &g.nodes[c], &g.nodes[b]
+	if x.id == y.id {
+		return "span_resent" // the same span in a re-sent request
+	}
+	if x.response != 0 && x.response == y.response {
+		return "same_response_id"
+	}
+	sameTokens := x.in == y.in && x.out == y.out
+	families := x.family == y.family || x.family == 0 || y.family == 0
+	// Two layers on one call come from two libraries; one library nesting
+	// call spans is trusted only when the counts agree.
+	layers := x.call && y.call && families && (x.scope != y.scope || sameTokens)
+	switch {
+	case g.isAncestor(b, c) || g.isAncestor(c, b):
+		outer := x
+		if g.isAncestor(b, c) {
+			outer = y
+		}
+		switch {
+		case outer.wrapper && sameTokens:
+			return "wrapper_same"
+		case outer.wrapper:
+			return "wrapper_aggregate"
+		case layers:
+			return "double_instrumentation"
+		}
+	case x.parent == y.parent && !x.wrapper && !y.wrapper && x.scope != y.scope && layers &&
+		(x.in == y.in || x.out == y.out) && overlapping(x, y):
+		return "sibling_instrumentation"
+	}
+	return ""
+}
+
+// overlapping: the shorter span lies at least half inside the longer.
+func overlapping(a, b *memo) bool {
+	lo, hi := max(a.start, b.start), min(a.end, b.end)
+	if hi <= lo {
+		return false
+	}
+	shorter := min(a.end-a.start, b.end-b.start)
+	return shorter <= 0 || 2*(hi-lo) >= shorter
+}
+
+func (p *traceProcessor) markDuplicate(ctx context.Context, dup *spanInfo, of pcommon.SpanID, reason string, remembered bool) {
 	attrs := dup.span.Attributes()
 	moveUsage(attrs)
-	attrs.PutStr(genai.AIOpsUsageDuplicateOf, of.id.String())
+	attrs.PutStr(genai.AIOpsUsageDuplicateOf, of.String())
 	attrs.PutStr(genai.AIOpsUsageDuplicateWhy, reason)
-	dup.hasUsage = false
+	dup.hasUsage, dup.repeat = false, true
+	found := "batch"
+	if remembered {
+		found = "earlier_request"
+	}
 	p.tel.dups.Add(ctx, 1, cachedOpt(&p.tel.dupOpts, func() metric.MeasurementOption {
-		return metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason)))
-	}, reason))
+		return metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason), attribute.String("found_in", found)))
+	}, reason+"/"+found))
 }
 
 // moveUsage moves usage and cost to aiops.usage.repeated.*, where costattr

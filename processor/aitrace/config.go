@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
@@ -23,12 +24,24 @@ type Config struct {
 	// DedupeUsage marks usage that wrapper spans or a second instrumentation
 	// layer repeat, so each provider call is priced once.
 	DedupeUsage bool `mapstructure:"dedupe_usage"`
+	// SpanMemory bounds the memory of recent GenAI spans that lets the
+	// spans of one call recognise each other across requests.
+	SpanMemory SpanMemoryConfig `mapstructure:"span_memory"`
 
 	Content ContentConfig `mapstructure:"content"`
 	Policy  PolicyConfig  `mapstructure:"policy"`
 	Agent   AgentConfig   `mapstructure:"agent"`
 
 	_ struct{}
+}
+
+// SpanMemoryConfig bounds the per-trace memory of recent GenAI spans.
+type SpanMemoryConfig struct {
+	// MaxSpans caps the spans remembered; the oldest traces go first. 0
+	// turns the memory off: only spans of one request are linked.
+	MaxSpans int `mapstructure:"max_spans"`
+	// Window is how long a trace is remembered after its last span.
+	Window time.Duration `mapstructure:"window"`
 }
 
 // ContentConfig is the content-capture policy.
@@ -88,6 +101,12 @@ func (c *Config) Validate() error {
 	case "", captureFull, captureDigest:
 	default:
 		errs = append(errs, fmt.Errorf("content.capture: unknown value %q (known: full, digest)", c.Content.Capture))
+	}
+	if c.SpanMemory.MaxSpans < 0 {
+		errs = append(errs, errors.New("span_memory.max_spans: must not be negative (0 turns the memory off)"))
+	}
+	if c.SpanMemory.MaxSpans > 0 && c.SpanMemory.Window <= 0 {
+		errs = append(errs, errors.New("span_memory.window: must be positive while span_memory.max_spans is set (e.g. 10m)"))
 	}
 	if c.Content.MaxScanBytes < 0 {
 		errs = append(errs, errors.New("content.max_scan_bytes: must not be negative"))

@@ -4,6 +4,7 @@ package aitrace
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -23,6 +24,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		KeepOriginalKeys: true,
 		DedupeUsage:      true,
+		SpanMemory:       SpanMemoryConfig{MaxSpans: 200_000, Window: 10 * time.Minute},
 		Content:          ContentConfig{Capture: captureFull, MaxScanBytes: 4 << 20},
 		Policy:           PolicyConfig{MinBase64Length: 200},
 		Agent:            AgentConfig{LoopThreshold: 3},

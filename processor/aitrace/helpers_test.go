@@ -38,6 +38,14 @@ func newHarness(t testing.TB, cfg *Config) *harness {
 
 func (h *harness) run(td ptrace.Traces) ptrace.Traces {
 	h.t.Helper()
+	return h.start()(td)
+}
+
+// start creates one processor and returns a function that sends it a
+// request and returns what it passed on; the processor keeps its memory
+// between requests.
+func (h *harness) start() func(ptrace.Traces) ptrace.Traces {
+	h.t.Helper()
 	set := processortest.NewNopSettings(metadata.Type)
 	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(h.reader))
 	sink := new(consumertest.TracesSink)
@@ -48,10 +56,15 @@ func (h *harness) run(td ptrace.Traces) ptrace.Traces {
 	if err := p.Start(context.Background(), nil); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := p.ConsumeTraces(context.Background(), td); err != nil {
-		h.t.Fatal(err)
+	h.t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return func(td ptrace.Traces) ptrace.Traces {
+		h.t.Helper()
+		if err := p.ConsumeTraces(context.Background(), td); err != nil {
+			h.t.Fatal(err)
+		}
+		all := sink.AllTraces()
+		return all[len(all)-1]
 	}
-	return sink.AllTraces()[0]
 }
 
 // counter sums a counter's points whose attributes include all of want.
@@ -97,6 +110,7 @@ type spanSpec struct {
 	status ptrace.StatusCode
 	msg    string
 	events []eventSpec
+	scope  string // instrumentation scope name; spans of one scope share a ScopeSpans
 }
 
 type eventSpec struct {
@@ -113,8 +127,16 @@ func sid(b byte) pcommon.SpanID { return pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, b} 
 func batchOf(t testing.TB, specs ...spanSpec) ptrace.Traces {
 	t.Helper()
 	td := ptrace.NewTraces()
-	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	rs := td.ResourceSpans().AppendEmpty()
+	scopes := map[string]ptrace.SpanSlice{}
 	for _, s := range specs {
+		ss, ok := scopes[s.scope]
+		if !ok {
+			sc := rs.ScopeSpans().AppendEmpty()
+			sc.Scope().SetName(s.scope)
+			ss = sc.Spans()
+			scopes[s.scope] = ss
+		}
 		span := ss.AppendEmpty()
 		span.SetName(s.name)
 		span.SetTraceID(testTrace)

@@ -52,8 +52,11 @@ type traceProcessor struct {
 	prints    fingerprints
 	normNames sync.Map // bit set of tables → "dialect,dialect"
 	pool      sync.Pool
-	loggedMu  sync.Mutex
-	logged    map[string]bool
+	recent    *recentSpans
+	// groupScratch is reused by dedupe under recent.mu.
+	groupScratch traceGroup
+	loggedMu     sync.Mutex
+	logged       map[string]bool
 }
 
 type telemetry struct {
@@ -79,6 +82,7 @@ func newProcessor(cfg *Config, set component.TelemetrySettings) (*traceProcessor
 		cfg: cfg, logger: set.Logger, index: map[string]*keyInfo{}, policy: pol,
 		digest: cfg.Content.Capture == captureDigest, maxScan: cfg.Content.MaxScanBytes,
 		loopMin: cfg.Agent.LoopThreshold, logged: map[string]bool{},
+		recent: newRecentSpans(cfg.SpanMemory.MaxSpans, cfg.SpanMemory.Window),
 	}
 	if p.maxScan == 0 {
 		p.maxScan = 4 << 20
@@ -258,6 +262,7 @@ func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 		sss := rss.At(i).ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
+			scope := uint32(0)
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
 				if !isGenAISpan(span) {
@@ -268,6 +273,10 @@ func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 					w = p.pool.Get().(*workspace)
 					w.reset(len(p.names) + 1)
 				}
+				if scope == 0 {
+					scope = hash32(sss.At(j).Scope().Name()) | 1
+				}
+				w.scope = scope
 				p.normalize(ctx, w, span)
 			}
 		}
@@ -278,9 +287,7 @@ func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 	if w == nil {
 		return td, nil
 	}
-	if len(w.spans) > 1 {
-		p.batch(ctx, w)
-	}
+	p.batch(ctx, w)
 	p.tel.spans.Add(ctx, int64(len(w.spans)), p.tel.genai)
 	for i, n := range w.mappedBy {
 		if n > 0 {

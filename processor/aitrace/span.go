@@ -184,6 +184,11 @@ func (p *traceProcessor) normalize(ctx context.Context, w *workspace, span ptrac
 	p.classifyError(w, span)
 	provider := w.getStr(attrs, tProvider)
 	p.tokens(ctx, w, attrs, provider, keyFlags, info)
+	if info.hasUsage {
+		if v, ok := attrs.Get(genai.ResponseID); ok && v.Type() == pcommon.ValueTypeStr {
+			info.response = hash32(v.Str())
+		}
+	}
 	if info.vercelWrapper && info.hasUsage {
 		// Usage under current keys on an AI SDK wrapper repeats its calls too.
 		moveUsage(attrs)
@@ -224,6 +229,14 @@ func (p *traceProcessor) wrapperKind(w *workspace, attrs pcommon.Map, info *span
 		switch v.Str() {
 		case "CHAIN", "AGENT":
 			info.wrapper = true
+		case "GUARDRAIL", "EVALUATOR":
+			info.guardrail = true
+		}
+	}
+	if v, ok := w.get(attrs, tLangfuseType); ok {
+		switch strings.ToLower(v.Str()) {
+		case "guardrail", "evaluator":
+			info.guardrail = true
 		}
 	}
 	if v, ok := w.get(attrs, tTraceloopKind); ok {

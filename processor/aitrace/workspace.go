@@ -28,6 +28,7 @@ type workspace struct {
 	spans          []spanInfo
 	sigs           []string // provider and framework signals on this span
 	strs           []string
+	scope          uint32 // hash of the current scope's name
 }
 
 // foundRule is a rename whose source key is on the span, with its value as
@@ -45,8 +46,13 @@ type spanInfo struct {
 	start, end    pcommon.Timestamp
 	op            string
 	family        string
+	scope         uint32 // hash of the instrumentation scope name
+	response      uint32 // hash of gen_ai.response.id
+	fidelity      uint8  // how closely its token counts follow the convention
 	in, out       int64
 	hasUsage      bool
+	repeat        bool // its usage was moved to aiops.usage.repeated.*
+	guardrail     bool // a guardrail or evaluator: never a model call
 	wrapper       bool // aggregates its children's work
 	vercelWrapper bool
 	retr          *retrStats
@@ -178,7 +184,7 @@ func (w *workspace) beginSpan() {
 func (w *workspace) newSpanInfo(span ptrace.Span) *spanInfo {
 	w.spans = append(w.spans, spanInfo{
 		span: span, trace: span.TraceID(), id: span.SpanID(), parent: span.ParentSpanID(),
-		start: span.StartTimestamp(), end: span.EndTimestamp(),
+		start: span.StartTimestamp(), end: span.EndTimestamp(), scope: w.scope,
 	})
 	return &w.spans[len(w.spans)-1]
 }
