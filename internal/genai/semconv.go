@@ -104,6 +104,17 @@ const (
 	BedrockGuardrailID   = "aws.bedrock.guardrail.id"
 	BedrockKnowledgeBase = "aws.bedrock.knowledge_base.id"
 	UserID               = "user.id"
+	ServerAddress        = "server.address"
+	URLFull              = "url.full"
+)
+
+// OpenInference keys read beyond the dialect table.
+const (
+	OIRequestModel  = "llm.request.model_name"
+	OIResponseModel = "llm.response.model_name"
+	OIMetadata      = "metadata"     // JSON; LangChain puts ls_provider here
+	OIOutputValue   = "output.value" // JSON of the provider's response on LLM spans
+	OIOutputMime    = "output.mime_type"
 )
 
 // aiops.* keys written by aitrace (documented in processor/aitrace/README.md).
@@ -141,4 +152,8 @@ const (
 	AIOpsMalformed          = "aiops.malformed"
 	AIOpsErrorCategory      = "aiops.error.category"
 	AIOpsStreaming          = "aiops.streaming"
+	AIOpsProviderInferred   = "aiops.provider.inferred"  // how a missing provider was worked out
+	AIOpsProviderReported   = "aiops.provider.reported"  // the provider the instrumentation named, when corrected
+	AIOpsOperationInferred  = "aiops.operation.inferred" // a model call's operation read from its model id
+	AIOpsModelFrom          = "aiops.model.source"       // where the request/response models were found, when not in plain keys
 )

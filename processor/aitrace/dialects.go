@@ -54,6 +54,8 @@ var dialectTables = map[string][]rename{
 		{from: "traceloop.prompt.version", to: genai.PromptVersion},
 	},
 	"openinference": {
+		{from: genai.OIRequestModel, to: genai.RequestModel},
+		{from: genai.OIResponseModel, to: genai.ResponseModel},
 		{from: genai.OIModelName, to: genai.RequestModel},
 		{from: "embedding.model_name", to: genai.RequestModel},
 		{from: genai.OIProvider, to: genai.ProviderName, conv: toProvider},

@@ -151,8 +151,14 @@ func TestOnlyEnabledDialects(t *testing.T) {
 	cfg.Dialects = []string{"openinference"}
 	span := runOne(t, cfg, "chat", map[string]any{"gen_ai.system": "openai", "llm.model_name": "gpt-4o"})
 	attrs := span.Attributes()
+	// gen_ai.system is not mapped; the provider may only be inferred from the model.
 	if _, ok := attrs.Get("gen_ai.provider.name"); ok {
-		t.Error("semconv_legacy mapped while disabled")
+		if v, _ := attrs.Get("aiops.provider.inferred"); v.Str() != "model_name" {
+			t.Error("semconv_legacy mapped while disabled")
+		}
+	}
+	if _, ok := attrs.Get("gen_ai.system"); !ok {
+		t.Error("gen_ai.system removed while its dialect is disabled")
 	}
 	if v, _ := attrs.Get("gen_ai.request.model"); v.Str() != "gpt-4o" {
 		t.Error("openinference not mapped")

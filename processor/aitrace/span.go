@@ -178,7 +178,7 @@ func (p *traceProcessor) normalize(ctx context.Context, w *workspace, span ptrac
 	}
 	p.normalizeFinishReasons(w, attrs)
 
-	op := p.operation(w, span)
+	op := p.identify(w, span, info, p.operation(w, span))
 	info.op = op
 	p.streaming(w, span, keyFlags)
 	p.classifyError(w, span)

@@ -1,0 +1,91 @@
+package aitrace
+
+import "testing"
+
+func TestIdentifyProviderModelOperation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		span   string
+		attrs  map[string]any
+		want   map[string]any
+		absent []string
+	}{
+		{
+			// OpenInference's LangChain spans name no provider: only
+			// LangChain's metadata does.
+			name: "LangChain ls_provider", span: "ChatOpenAI",
+			attrs: map[string]any{"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini", "llm.token_count.prompt": int64(10),
+				"metadata": `{"ls_provider":"openai","ls_model_name":"gpt-4o-mini","ls_model_type":"chat"}`},
+			want: map[string]any{"gen_ai.provider.name": "openai", "aiops.provider.inferred": "framework_metadata", "gen_ai.operation.name": "chat"},
+		},
+		{
+			name: "API host", span: "POST",
+			attrs: map[string]any{"gen_ai.request.model": "my-finetune", "gen_ai.usage.input_tokens": int64(5), "server.address": "api.mistral.ai"},
+			want:  map[string]any{"gen_ai.provider.name": "mistral_ai", "aiops.provider.inferred": "server_address"},
+		},
+		{
+			name: "host from url.full", span: "POST",
+			attrs: map[string]any{"gen_ai.request.model": "x", "gen_ai.usage.input_tokens": int64(5), "url.full": "https://bedrock-runtime.us-east-1.amazonaws.com/model/x/invoke"},
+			want:  map[string]any{"gen_ai.provider.name": "aws.bedrock", "aiops.provider.inferred": "server_address"},
+		},
+		{
+			name: "model family, last resort", span: "call",
+			attrs: map[string]any{"gen_ai.request.model": "claude-3-5-haiku-latest", "gen_ai.usage.input_tokens": int64(5)},
+			want:  map[string]any{"gen_ai.provider.name": "anthropic", "aiops.provider.inferred": "model_name"},
+		},
+		{
+			name: "Bedrock id", span: "BedrockRuntime.InvokeModel",
+			attrs: map[string]any{"gen_ai.request.model": "us.anthropic.claude-3-5-sonnet-20241022-v2:0", "gen_ai.usage.input_tokens": int64(5)},
+			want:  map[string]any{"gen_ai.provider.name": "aws.bedrock", "gen_ai.operation.name": "chat", "aiops.operation.inferred": "model_name"},
+		},
+		{
+			name: "Bedrock embedding model without an operation", span: "BedrockRuntime.InvokeModel",
+			attrs: map[string]any{"gen_ai.system": "aws.bedrock", "gen_ai.request.model": "amazon.titan-embed-text-v2:0", "gen_ai.usage.input_tokens": int64(9)},
+			want:  map[string]any{"gen_ai.operation.name": "embeddings", "aiops.operation.inferred": "model_name"},
+		},
+		{
+			name: "Azure host behind an openai provider", span: "chat prod-chat",
+			attrs: map[string]any{"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "prod-chat",
+				"gen_ai.response.model": "gpt-4o-2024-08-06", "server.address": "contoso.openai.azure.com"},
+			want: map[string]any{"gen_ai.provider.name": "azure.ai.openai", "aiops.provider.reported": "openai", "aiops.provider.inferred": "server_address"},
+		},
+		{
+			name: "a named provider is kept", span: "chat",
+			attrs:  map[string]any{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "groq", "gen_ai.request.model": "gpt-oss-120b", "server.address": "api.openai.com"},
+			want:   map[string]any{"gen_ai.provider.name": "groq"},
+			absent: []string{"aiops.provider.inferred"},
+		},
+		{
+			// OpenInference's OpenAI instrumentation overwrites llm.model_name
+			// with the response model.
+			name: "OpenInference request model in invocation parameters", span: "OpenAI Chat Completions",
+			attrs: map[string]any{"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini-2024-07-18", "llm.provider": "openai",
+				"llm.invocation_parameters": `{"model":"gpt-4o-mini","user":"u1"}`, "llm.token_count.prompt": int64(10)},
+			want: map[string]any{"gen_ai.request.model": "gpt-4o-mini", "gen_ai.response.model": "gpt-4o-mini-2024-07-18"},
+		},
+		{
+			name: "OpenInference request and response keys", span: "Anthropic Messages",
+			attrs: map[string]any{"openinference.span.kind": "LLM", "llm.model_name": "claude-3-5-haiku-20241022", "llm.request.model_name": "claude-3-5-haiku-latest",
+				"llm.response.model_name": "claude-3-5-haiku-20241022", "llm.invocation_parameters": `{"model":"claude-3-5-haiku-latest"}`, "llm.provider": "anthropic"},
+			want: map[string]any{"gen_ai.request.model": "claude-3-5-haiku-latest", "gen_ai.response.model": "claude-3-5-haiku-20241022"},
+		},
+		{
+			// LangChain via OpenInference: the response model and id only in output.value.
+			name: "LangChain response in output.value", span: "ChatOpenAI",
+			attrs: map[string]any{"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini", "llm.invocation_parameters": `{"model":"gpt-4o-mini","stream":false}`,
+				"output.mime_type": "application/json",
+				"output.value":     `{"generations":[[{"text":"hi","message":{"lc":1,"kwargs":{"id":"chatcmpl-9","response_metadata":{"model_name":"gpt-4o-mini-2024-07-18","finish_reason":"stop"}}}}]]}`},
+			want: map[string]any{"gen_ai.request.model": "gpt-4o-mini", "gen_ai.response.model": "gpt-4o-mini-2024-07-18", "gen_ai.response.id": "chatcmpl-9"},
+		},
+		{
+			name: "a guardrail is never a model call", span: "input-guardrail",
+			attrs:  map[string]any{"openinference.span.kind": "GUARDRAIL", "input.value": "hello"},
+			absent: []string{"gen_ai.operation.name"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			span := runOne(t, nil, tc.span, tc.attrs)
+			expectAttrs(t, tc.name, span.Attributes(), tc.want, tc.absent...)
+		})
+	}
+}
