@@ -156,4 +156,6 @@ const (
 	AIOpsProviderReported   = "aiops.provider.reported"  // the provider the instrumentation named, when corrected
 	AIOpsOperationInferred  = "aiops.operation.inferred" // a model call's operation read from its model id
 	AIOpsModelFrom          = "aiops.model.source"       // where the request/response models were found, when not in plain keys
+	AIOpsUsageIncomplete    = "aiops.usage.incomplete"   // the library leaves part of the usage out (cache_not_reported)
+	AIOpsUsageMissing       = "aiops.usage.missing"      // a model call without usage, and why (stream_without_usage, not_reported)
 )

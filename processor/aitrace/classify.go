@@ -120,35 +120,30 @@ func (p *traceProcessor) langfuseUsage(ctx context.Context, w *workspace, attrs 
 		dec.UseNumber()
 		if err := dec.Decode(&u); err != nil {
 			p.malformed(ctx, w, "usage_unparseable", "langfuse.observation.usage_details")
-		} else {
-			for _, kv := range []struct{ from, to string }{
-				{"input", genai.InputTokens}, {"output", genai.OutputTokens},
-				{"input_cached_tokens", genai.CacheReadTokens}, {"cache_read_input_tokens", genai.CacheReadTokens},
-				{"cache_creation_input_tokens", genai.CacheCreateTokens}, {"output_reasoning_tokens", genai.ReasoningTokens},
-				{"reasoning_tokens", genai.ReasoningTokens},
+		} else if lu, ok := p.readLangfuseUsage(ctx, w, u); ok {
+			for _, kv := range []struct {
+				to string
+				n  int64
+				ok bool
+			}{
+				{genai.InputTokens, lu.in, lu.haveIn}, {genai.OutputTokens, lu.out, lu.haveOut},
+				{genai.CacheReadTokens, lu.cacheRead, lu.cacheRead > 0}, {genai.CacheCreateTokens, lu.cacheWrite, lu.cacheWrite > 0},
+				{genai.ReasoningTokens, lu.reasoning, lu.reasoning > 0}, {"gen_ai.usage.total_tokens", lu.total, lu.haveTotal},
 			} {
-				num, ok := u[kv.from]
-				if !ok || w.has(p, kv.to) {
+				if !kv.ok || w.has(p, kv.to) || mapHas(attrs, kv.to) {
 					continue
 				}
-				n, err := strconv.ParseInt(num.String(), 10, 64)
-				if err != nil || n < 0 || n > maxTokens {
-					p.malformed(ctx, w, "token_not_integer", "langfuse.observation.usage_details."+kv.from)
-					continue
-				}
-				attrs.PutInt(kv.to, n)
+				attrs.PutInt(kv.to, kv.n)
 				w.setPresent(p, kv.to)
 				w.markTable(t)
 				if w.usageDialect == "" {
 					w.usageDialect = "langfuse"
 				}
 			}
-			if num, ok := u["total"]; ok {
-				if _, exists := attrs.Get("gen_ai.usage.total_tokens"); !exists {
-					if n, err := strconv.ParseInt(num.String(), 10, 64); err == nil && n >= 0 {
-						attrs.PutInt("gen_ai.usage.total_tokens", n)
-					}
-				}
+			if lu.added {
+				attrs.PutInt("aiops.usage.reported.input_tokens", lu.rawIn)
+				attrs.PutInt("aiops.usage.reported.output_tokens", lu.rawOut)
+				attrs.PutStr(genai.AIOpsTokensBasis, "langfuse_buckets")
 			}
 		}
 	}
@@ -162,6 +157,87 @@ func (p *traceProcessor) langfuseUsage(ctx context.Context, w *workspace, attrs 
 			}
 		}
 	}
+}
+
+// langfuseUsage is Langfuse's usage_details read in the convention's terms.
+type langfuseUsage struct {
+	in, out, rawIn, rawOut           int64
+	cacheRead, cacheWrite, reasoning int64
+	total                            int64
+	haveIn, haveOut, haveTotal       bool
+	added                            bool // details were added to input or output
+}
+
+// readLangfuseUsage reads usage_details. Langfuse keeps usage as disjoint
+// buckets that add up to total: its wrappers subtract every detail from its
+// parent, so "input" leaves out input_* (cached, audio) and "output" leaves
+// out output_* (reasoning, audio, predictions); Anthropic's cache buckets
+// keep Anthropic's names. Hand-written generations may use OpenAI's names
+// (promptTokens, prompt_tokens), which include their details. A total that
+// matches one reading decides.
+func (p *traceProcessor) readLangfuseUsage(ctx context.Context, w *workspace, u map[string]json.Number) (langfuseUsage, bool) {
+	var lu langfuseUsage
+	get := func(keys ...string) (int64, bool) {
+		for _, k := range keys {
+			num, ok := u[k]
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseInt(num.String(), 10, 64)
+			if err != nil || n < 0 || n > maxTokens {
+				p.malformed(ctx, w, "token_not_integer", "langfuse.observation.usage_details."+k)
+				return 0, false
+			}
+			return n, true
+		}
+		return 0, false
+	}
+	var buckets bool // Langfuse's own names: details are outside
+	if lu.rawIn, lu.haveIn = get("input"); lu.haveIn {
+		buckets = true
+	} else {
+		lu.rawIn, lu.haveIn = get("promptTokens", "prompt_tokens", "input_tokens", "inputTokens")
+	}
+	if lu.rawOut, lu.haveOut = get("output"); lu.haveOut {
+		buckets = true
+	} else {
+		lu.rawOut, lu.haveOut = get("completionTokens", "completion_tokens", "output_tokens", "outputTokens")
+	}
+	if !lu.haveIn && !lu.haveOut {
+		return lu, false
+	}
+	lu.total, lu.haveTotal = get("total", "totalTokens", "total_tokens")
+	lu.cacheRead, _ = get("input_cached_tokens", "input_cache_read", "cache_read_input_tokens", "input_cache_read_tokens", "cached_tokens")
+	lu.cacheWrite, _ = get("input_cache_creation", "cache_creation_input_tokens", "input_cache_creation_tokens", "input_cache_write")
+	lu.reasoning, _ = get("output_reasoning_tokens", "output_reasoning", "reasoning_tokens")
+	var inDetails, outDetails int64
+	for k := range u {
+		switch {
+		case k == "input_tokens" || k == "output_tokens":
+		case strings.HasPrefix(k, "input_"), k == "cache_read_input_tokens", k == "cache_creation_input_tokens":
+			n, _ := get(k)
+			inDetails += n
+		case strings.HasPrefix(k, "output_"):
+			n, _ := get(k)
+			outDetails += n
+		}
+	}
+	outside := buckets
+	if lu.haveTotal {
+		switch lu.total {
+		case lu.rawIn + lu.rawOut + inDetails + outDetails:
+			outside = true
+		case lu.rawIn + lu.rawOut:
+			outside = false
+		}
+	}
+	lu.in, lu.out = lu.rawIn, lu.rawOut
+	if outside && inDetails+outDetails > 0 {
+		lu.in += inDetails
+		lu.out += outDetails
+		lu.added = true
+	}
+	return lu, true
 }
 
 // Error categories written to error.type (when absent) and
@@ -185,6 +261,11 @@ const (
 // classifyError reads span status, HTTP codes and exception events.
 func (p *traceProcessor) classifyError(w *workspace, span ptrace.Span) {
 	attrs := span.Attributes()
+	if w.hasT(tLangfuseType) && span.Status().Code() == ptrace.StatusCodeUnset && strings.EqualFold(strAttr(attrs, "langfuse.observation.level"), "ERROR") {
+		// Langfuse marks a failed observation by its level only.
+		span.Status().SetCode(ptrace.StatusCodeError)
+		span.Status().SetMessage(strAttr(attrs, "langfuse.observation.status_message"))
+	}
 	failed := span.Status().Code() == ptrace.StatusCodeError
 	code := int64(0)
 	for i, k := range []string{"http.response.status_code", "http.status_code"} {

@@ -36,6 +36,13 @@ func (p *traceProcessor) identify(w *workspace, span ptrace.Span, info *spanInfo
 			attrs.PutStr(genai.AIOpsProviderInferred, genai.InferredFromServer)
 		}
 	}
+	if op == "chat" && w.hasT(tLangfuseType) && genai.EmbeddingModel(w.getStr(attrs, tRequestModel)) {
+		// Langfuse's wrappers type embeddings as generations too.
+		op = "embeddings"
+		attrs.PutStr(genai.OperationName, op)
+		attrs.PutStr(genai.AIOpsOperationInferred, genai.InferredFromModel)
+		return op
+	}
 	if op != "" || info.wrapper || info.guardrail || info.vercelWrapper {
 		return op
 	}

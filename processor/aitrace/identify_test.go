@@ -89,3 +89,36 @@ func TestIdentifyProviderModelOperation(t *testing.T) {
 		})
 	}
 }
+
+// Langfuse v5's OpenAI wrapper, as captured in test/conformance: no gen_ai.*
+// keys, usage as disjoint buckets, failures marked by level only.
+func TestLangfuseObservations(t *testing.T) {
+	t.Run("buckets add up to the convention's counts", func(t *testing.T) {
+		span := runOne(t, nil, "OpenAI.chat", map[string]any{"langfuse.observation.type": "generation", "langfuse.observation.model.name": "o3-mini-2025-01-31",
+			"langfuse.observation.usage_details": `{"input":60,"output":18,"total":110,"input_cached_tokens":0,"output_reasoning_tokens":32,"output_audio_tokens":0}`})
+		expectAttrs(t, "o3-mini", span.Attributes(), map[string]any{"gen_ai.usage.input_tokens": int64(60), "gen_ai.usage.output_tokens": int64(50),
+			"gen_ai.usage.reasoning.output_tokens": int64(32), "aiops.usage.reported.output_tokens": int64(18), "gen_ai.provider.name": "openai",
+			"gen_ai.operation.name": "chat", "aiops.tokens.normalized": "as_reported"}, "aiops.malformed")
+		span = runOne(t, nil, "OpenAI.chat", map[string]any{"langfuse.observation.type": "generation", "langfuse.observation.model.name": "gpt-4o-mini-2024-07-18",
+			"langfuse.observation.usage_details": `{"input":56,"output":30,"total":150,"input_cached_tokens":64,"input_audio_tokens":0,"output_reasoning_tokens":0}`})
+		expectAttrs(t, "cached", span.Attributes(), map[string]any{"gen_ai.usage.input_tokens": int64(120), "gen_ai.usage.cache_read.input_tokens": int64(64),
+			"gen_ai.usage.output_tokens": int64(30)}, "aiops.malformed")
+	})
+	t.Run("hand-written OpenAI-style names include their details", func(t *testing.T) {
+		span := runOne(t, nil, "manual", map[string]any{"langfuse.observation.type": "generation", "langfuse.observation.model.name": "gpt-4o-mini",
+			"langfuse.observation.usage_details": `{"promptTokens":100,"completionTokens":40,"totalTokens":140}`})
+		expectAttrs(t, "manual", span.Attributes(), map[string]any{"gen_ai.usage.input_tokens": int64(100), "gen_ai.usage.output_tokens": int64(40)}, "aiops.malformed")
+	})
+	t.Run("embeddings typed as a generation", func(t *testing.T) {
+		span := runOne(t, nil, "OpenAI.embeddings", map[string]any{"langfuse.observation.type": "generation", "langfuse.observation.model.name": "text-embedding-3-small"})
+		expectAttrs(t, "embeddings", span.Attributes(), map[string]any{"gen_ai.operation.name": "embeddings"})
+	})
+	t.Run("level ERROR is a failure", func(t *testing.T) {
+		span := runOne(t, nil, "OpenAI.chat", map[string]any{"langfuse.observation.type": "generation", "langfuse.observation.model.name": "gpt-4o-mini",
+			"langfuse.observation.level": "ERROR", "langfuse.observation.status_message": "429 Rate limit reached"})
+		expectAttrs(t, "error", span.Attributes(), map[string]any{"error.type": "rate_limit"})
+		if span.Status().Code() != 2 {
+			t.Fatalf("status %v", span.Status().Code())
+		}
+	})
+}

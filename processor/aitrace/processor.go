@@ -274,7 +274,9 @@ func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 					w.reset(len(p.names) + 1)
 				}
 				if scope == 0 {
-					scope = hash32(sss.At(j).Scope().Name()) | 1
+					name := sss.At(j).Scope().Name()
+					scope = hash32(name) | 1
+					w.profile = profileFor(name)
 				}
 				w.scope = scope
 				p.normalize(ctx, w, span)

@@ -260,9 +260,9 @@ func TestTokenAccounting(t *testing.T) {
 		want   map[string]any
 		absent []string
 	}{
-		{"Anthropic through the AI SDK: cache outside input is added",
+		{"Anthropic cache far above input is outside it, whatever the dialect",
 			map[string]any{"ai.operationId": "ai.generateText.doGenerate", "ai.model.provider": "anthropic.messages", "ai.model.id": "claude-sonnet-4-20250514", "ai.usage.inputTokens": int64(50), "ai.usage.outputTokens": int64(10), "ai.usage.cachedInputTokens": int64(2000)},
-			map[string]any{"gen_ai.usage.input_tokens": int64(2050), "aiops.usage.reported.input_tokens": int64(50), "aiops.tokens.normalized": "cache_added_to_input", "aiops.tokens.basis": "provider_rule"}, nil},
+			map[string]any{"gen_ai.usage.input_tokens": int64(2050), "aiops.usage.reported.input_tokens": int64(50), "aiops.tokens.normalized": "cache_added_to_input", "aiops.tokens.basis": "cache_exceeds_input"}, nil},
 		{"total decides: cache outside input",
 			map[string]any{"gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": int64(50), "gen_ai.usage.output_tokens": int64(10), "gen_ai.usage.cache_read.input_tokens": int64(100), "gen_ai.usage.cache_creation.input_tokens": int64(40), "gen_ai.usage.total_tokens": int64(200)},
 			map[string]any{"gen_ai.usage.input_tokens": int64(190)}, nil},
@@ -289,6 +289,45 @@ func TestTokenAccounting(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			span := runOne(t, nil, "chat", c.in)
 			expectAttrs(t, c.name, span.Attributes(), c.want, c.absent...)
+		})
+	}
+}
+
+// Libraries whose Anthropic counts need their profile: the numbers are a
+// call of 200 input tokens (120 cache reads, 30 writes) and 25 output, as
+// each library reported it in test/conformance's captures.
+func TestTokenAccountingByLibrary(t *testing.T) {
+	anth := func(in int64, extra map[string]any) map[string]any {
+		m := map[string]any{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-3-5-haiku-latest",
+			"gen_ai.usage.input_tokens": in, "gen_ai.usage.output_tokens": int64(25), "gen_ai.usage.cache_read.input_tokens": int64(120)}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, c := range []struct {
+		scope  string
+		attrs  map[string]any
+		want   map[string]any
+		absent []string
+	}{
+		{"com.anthropic.sdk.typescript", anth(200, map[string]any{"gen_ai.usage.cache_write.input_tokens": int64(30)}),
+			map[string]any{"gen_ai.usage.input_tokens": int64(200), "aiops.tokens.normalized": "as_reported"}, []string{"aiops.malformed"}},
+		{"@openlit/instrumentation-anthropic", anth(50, map[string]any{"gen_ai.usage.cache_creation.input_tokens": int64(30)}),
+			map[string]any{"gen_ai.usage.input_tokens": int64(200), "aiops.usage.reported.input_tokens": int64(50), "aiops.tokens.basis": "library_rule"}, nil},
+		{"ai", map[string]any{"ai.operationId": "ai.generateText.doGenerate", "gen_ai.system": "anthropic.messages", "gen_ai.request.model": "claude-3-5-haiku-latest",
+			"gen_ai.usage.input_tokens": int64(200), "gen_ai.usage.output_tokens": int64(25), "ai.usage.inputTokenDetails.cacheReadTokens": int64(120),
+			"ai.usage.inputTokenDetails.cacheWriteTokens": int64(30), "ai.usage.totalTokens": int64(225)},
+			map[string]any{"gen_ai.usage.input_tokens": int64(200), "gen_ai.usage.cache_read.input_tokens": int64(120), "aiops.tokens.normalized": "as_reported"}, nil},
+		{"@opentelemetry/instrumentation-aws-sdk", map[string]any{"gen_ai.system": "aws.bedrock", "gen_ai.request.model": "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+			"gen_ai.usage.input_tokens": int64(50), "gen_ai.usage.output_tokens": int64(25)},
+			map[string]any{"gen_ai.usage.input_tokens": int64(50), "aiops.usage.incomplete": "cache_not_reported"}, nil},
+		{"some-other-library", anth(150, nil), // unknown library, cache under input: taken as reported
+			map[string]any{"gen_ai.usage.input_tokens": int64(150)}, []string{"aiops.tokens.basis"}},
+	} {
+		t.Run(c.scope, func(t *testing.T) {
+			span := spansOf(newHarness(t, nil).run(batchOf(t, spanSpec{name: "chat", id: 1, scope: c.scope, attrs: c.attrs})))[0]
+			expectAttrs(t, c.scope, span.Attributes(), c.want, c.absent...)
 		})
 	}
 }

@@ -87,11 +87,22 @@ func (p *traceProcessor) tokens(ctx context.Context, w *workspace, attrs pcommon
 		addCache, addReasoning, basis = true, true, "total"
 	default:
 		model := w.getStr(attrs, tRequestModel)
-		sep := cacheSeparate(provider, model, w.usageDialect)
-		if cache > 0 && sep {
+		anthropic := anthropicLike(provider, model)
+		rule := cacheUnknown
+		if prof := w.profile; prof != nil && anthropic {
+			rule = prof.anthropicCache
+		}
+		switch {
+		case rule == cacheOutside && cache > 0:
+			addCache, basis = true, "library_rule"
+		case rule == cacheInside:
+			if cache > in {
+				p.malformed(ctx, w, "token_cache_exceeds_input", genai.CacheReadTokens)
+			}
+		case cache > 0 && cacheSeparate(provider, model, w.usageDialect):
 			addCache, basis = true, "provider_rule"
-		} else if cache > in {
-			if anthropicLike(provider, model) {
+		case cache > in:
+			if anthropic {
 				addCache, basis = true, "cache_exceeds_input"
 			} else {
 				p.malformed(ctx, w, "token_cache_exceeds_input", genai.CacheReadTokens)
@@ -129,21 +140,30 @@ func (p *traceProcessor) tokens(ctx context.Context, w *workspace, attrs pcommon
 		p.malformed(ctx, w, "token_total_mismatch", "total_tokens")
 	}
 	info.in, info.out, info.hasUsage = in, out, true
+	// Fidelity ranks the layers of one call for pricing: a total that fixes
+	// the reading or a known library beats plain semconv keys, which beat a
+	// dialect's.
+	switch prof := w.profile; {
+	case prof != nil && prof.noCacheCounts && anthropicLike(provider, w.getStr(attrs, tRequestModel)):
+		info.fidelity = 0
+		attrs.PutStr(genai.AIOpsUsageIncomplete, "cache_not_reported")
+	case basis == "total" || haveTotal && basis == "" && !addCache && !addReasoning && in+out == total,
+		prof != nil && prof.anthropicCache != cacheUnknown:
+		info.fidelity = 3
+	case w.usageDialect == "":
+		info.fidelity = 2
+	default:
+		info.fidelity = 1
+	}
 }
 
-// cacheSeparate is the per-provider, per-dialect table of whether cache
-// tokens are outside input_tokens. Anthropic's API reports input_tokens
-// without cache reads and writes; the AI SDK and Langfuse pass it through.
-// OpenAI, Gemini and the rest count cached tokens inside the prompt.
+// cacheSeparate is the per-dialect rule, for libraries without a profile,
+// of whether cache tokens are outside input_tokens. Anthropic's API
+// reports input_tokens without cache reads and writes, and an app's own
+// keys (custom mappings) usually copy it. OpenAI, Gemini and the rest count
+// cached tokens inside the prompt; Langfuse's usage details are read apart.
 func cacheSeparate(provider, model, dialect string) bool {
-	if !anthropicLike(provider, model) {
-		return false
-	}
-	switch dialect {
-	case "vercel_ai", "langfuse", "custom":
-		return true
-	}
-	return false
+	return dialect == "custom" && anthropicLike(provider, model)
 }
 
 func anthropicLike(provider, model string) bool {

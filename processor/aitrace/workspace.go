@@ -28,7 +28,8 @@ type workspace struct {
 	spans          []spanInfo
 	sigs           []string // provider and framework signals on this span
 	strs           []string
-	scope          uint32 // hash of the current scope's name
+	scope          uint32          // hash of the current scope's name
+	profile        *libraryProfile // what is known of the current scope's library
 }
 
 // foundRule is a rename whose source key is on the span, with its value as
