@@ -1,0 +1,158 @@
+// Capture app: Elastic's openai instrumentation
+// (@elastic/opentelemetry-instrumentation-openai) with the openai SDK (v4, the
+// range it supports), set up with NodeSDK as its README shows, exporting
+// traces, logs and metrics over OTLP/HTTP protobuf. Content capture is on
+// through the documented `captureMessageContent: true` option.
+'use strict';
+
+const path = require('node:path');
+const { NodeSDK } = require('@opentelemetry/sdk-node');
+const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
+const { OTLPLogExporter } = require('@opentelemetry/exporter-logs-otlp-proto');
+const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-proto');
+const { BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
+const { PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
+const { OpenAIInstrumentation } = require('@elastic/opentelemetry-instrumentation-openai');
+
+const LIB = 'elastic-openai';
+const OTLP_URL = process.env.OTLP_URL;
+
+const sdk = new NodeSDK({
+  serviceName: 'conformance-' + LIB,
+  traceExporter: new OTLPTraceExporter({ url: OTLP_URL + '/v1/traces' }),
+  logRecordProcessors: [new BatchLogRecordProcessor(new OTLPLogExporter({ url: OTLP_URL + '/v1/logs' }))],
+  metricReader: new PeriodicExportingMetricReader({
+    exporter: new OTLPMetricExporter({ url: OTLP_URL + '/v1/metrics' }),
+    exportIntervalMillis: 60000,
+  }),
+  instrumentations: [new OpenAIInstrumentation({ captureMessageContent: true })],
+});
+sdk.start();
+
+// The provider SDK is required only after the instrumentation is registered.
+const { OpenAI } = require('openai');
+const { trace } = require('@opentelemetry/api');
+
+async function main() {
+  const { directive, declare } = await import(path.join(__dirname, '../../harness/common.mjs'));
+  const tracer = trace.getTracer('conformance');
+  const client = new OpenAI({ apiKey: 'sk-conformance', baseURL: process.env.MOCK_URL + '/v1', maxRetries: 0 });
+
+  const inCall = (n, fn) => tracer.startActiveSpan('conformance.call', { attributes: { 'conformance.call': n } }, async (span) => {
+    try {
+      return await fn();
+    } finally {
+      span.end();
+    }
+  });
+  const drain = async (stream) => {
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices?.[0]?.delta?.content ?? '';
+    return text;
+  };
+  const expect429 = async (fn) => {
+    try {
+      await fn();
+      throw new Error('expected a 429');
+    } catch (e) {
+      if (e.status !== 429) throw e;
+    }
+  };
+  const weatherTool = {
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      description: 'Current weather for a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
+  };
+
+  // Every request carries the OpenAI `user` field (user-N; the ledger records
+  // it), but this instrumentation has no end-user mechanism and never reads
+  // that field, so each call is declared with user: null.
+
+  // 1. chat, non-streaming, user, PII in the prompt and in the reply.
+  await inCall(1, () => client.chat.completions.create({
+    model: 'gpt-4o-mini',
+    user: 'user-1',
+    messages: [
+      { role: 'system', content: 'You are a helpful shop assistant.' },
+      { role: 'user', content: 'Please email jane.doe@example.com about my order ' + directive(1, { in: 120, out: 30, cache_read: 64, pii_out: true }) },
+    ],
+    temperature: 0.2,
+    max_tokens: 200,
+  }));
+  declare(1, { lib: LIB, op: 'chat', user: null, content: true });
+
+  // 2. chat, streaming with include_usage.
+  await inCall(2, async () => drain(await client.chat.completions.create({
+    model: 'gpt-4o-mini',
+    user: 'user-2',
+    messages: [{ role: 'user', content: 'Tell me a short story ' + directive(2, { in: 90, out: 40, cache_read: 32 }) }],
+    stream: true,
+    stream_options: { include_usage: true },
+  })));
+  declare(2, { lib: LIB, op: 'chat', user: null, content: true });
+
+  // 3. chat, streaming without include_usage: OpenAI sends no usage at all.
+  await inCall(3, async () => drain(await client.chat.completions.create({
+    model: 'gpt-4o-mini',
+    user: 'user-3',
+    messages: [{ role: 'user', content: 'Tell me another story ' + directive(3, { in: 70, out: 25 }) }],
+    stream: true,
+  })));
+  declare(3, { lib: LIB, op: 'chat', user: null, content: true, gap: 'no_usage_on_stream' });
+
+  // 4. reasoning model.
+  await inCall(4, () => client.chat.completions.create({
+    model: 'o3-mini',
+    user: 'user-4',
+    reasoning_effort: 'low',
+    messages: [{ role: 'user', content: 'What is 17 * 23? ' + directive(4, { in: 80, out: 50, reasoning: 32 }) }],
+  }));
+  declare(4, { lib: LIB, op: 'chat', user: null, content: true });
+
+  // 5. tool call response.
+  await inCall(5, () => client.chat.completions.create({
+    model: 'gpt-4o-mini',
+    user: 'user-5',
+    messages: [{ role: 'user', content: 'What is the weather in Paris? ' + directive(5, { in: 60, out: 15, tool: 'get_weather' }) }],
+    tools: [weatherTool],
+  }));
+  declare(5, { lib: LIB, op: 'chat', user: null, content: true });
+
+  // 6. embeddings.
+  await inCall(6, () => client.embeddings.create({
+    model: 'text-embedding-3-small',
+    user: 'user-6',
+    input: 'The quick brown fox ' + directive(6, { in: 12 }),
+  }));
+  declare(6, { lib: LIB, op: 'embeddings', user: null, content: true });
+
+  // 7. error 429, no retries.
+  await inCall(7, () => expect429(() => client.chat.completions.create({
+    model: 'gpt-4o-mini',
+    user: 'user-7',
+    messages: [{ role: 'user', content: 'This one fails ' + directive(7, { error: 429 }) }],
+  })));
+  declare(7, { lib: LIB, op: 'chat', user: null, content: true, error: 429 });
+
+  // 8. error 429 on a streaming request.
+  await inCall(8, () => expect429(async () => drain(await client.chat.completions.create({
+    model: 'gpt-4o-mini',
+    user: 'user-8',
+    messages: [{ role: 'user', content: 'This stream fails ' + directive(8, { error: 429 }) }],
+    stream: true,
+    stream_options: { include_usage: true },
+  }))));
+  // Confirmed in the capture: the failed stream's span is never ended (the
+  // streaming path has no rejection handler), so only its prompt log is exported.
+  declare(8, { lib: LIB, op: 'chat', user: null, content: true, error: 429, gap: 'no_span_on_error' });
+}
+
+main()
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => sdk.shutdown());
