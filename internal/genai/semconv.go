@@ -158,4 +158,5 @@ const (
 	AIOpsModelFrom          = "aiops.model.source"       // where the request/response models were found, when not in plain keys
 	AIOpsUsageIncomplete    = "aiops.usage.incomplete"   // the library leaves part of the usage out (cache_not_reported)
 	AIOpsUsageMissing       = "aiops.usage.missing"      // a model call without usage, and why (stream_without_usage, not_reported)
+	AIOpsUsageEstimated     = "aiops.usage.estimated"    // the usage is an estimate, not the provider's count (library_tokenizer)
 )

@@ -102,6 +102,15 @@ func (c *Catalog) resolveFallback(p, m string, at time.Time, depth int) *Price {
 	if pr := c.resolve(p, m, at, depth); pr != nil {
 		return pr
 	}
+	if p == "aws.bedrock" && depth < 3 {
+		// Some instrumentations strip Bedrock ids to the bare model
+		// ("claude-3-5-sonnet-20241022-v2:0"); the family names the vendor.
+		if v := bedrockVendor(m); v != "" {
+			if pr := c.resolve(p, v+"."+m, at, depth+1); pr != nil {
+				return pr
+			}
+		}
+	}
 	for _, fb := range c.fallbacks[p] {
 		if pr := c.resolve(fb, m, at, depth); pr != nil {
 			return pr
@@ -144,6 +153,22 @@ func (c *Catalog) resolve(p, m string, at time.Time, depth int) *Price {
 		}
 	}
 	return nil
+}
+
+// bedrockVendor names the Bedrock vendor of a model id without one.
+func bedrockVendor(m string) string {
+	if strings.ContainsAny(m, "./") {
+		return ""
+	}
+	for _, f := range [...]struct{ prefix, vendor string }{
+		{"claude", "anthropic"}, {"titan", "amazon"}, {"nova", "amazon"}, {"llama", "meta"}, {"mistral", "mistral"},
+		{"mixtral", "mistral"}, {"pixtral", "mistral"}, {"command", "cohere"}, {"embed-", "cohere"}, {"jamba", "ai21"}, {"deepseek", "deepseek"},
+	} {
+		if strings.HasPrefix(m, f.prefix) {
+			return f.vendor
+		}
+	}
+	return ""
 }
 
 // pick returns the first entry (newest first) of provider p effective at at.

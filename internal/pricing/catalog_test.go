@@ -38,6 +38,9 @@ func TestLookupResolution(t *testing.T) {
 			"aws.bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0@2026-07-24"},
 		{"", "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", "aws.bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0@2026-07-24"},
 		{"aws.bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", "aws.bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0@2026-07-24"},
+		// Stripped of region and vendor, as Traceloop's Bedrock instrumentation reports them.
+		{"aws.bedrock", "claude-3-5-sonnet-20241022-v2:0", "aws.bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0@2026-07-24"},
+		{"aws.bedrock", "titan-embed-text-v2:0", "aws.bedrock/amazon.titan-embed-text-v2:0@2026-07-24"},
 		// Legacy provider names and provider fallbacks.
 		{"gemini", "gemini-2.5-pro", "gcp.gemini/gemini-2.5-pro@2026-07-24"},
 		{"gcp.gemini", "models/gemini-2.5-pro", "gcp.gemini/gemini-2.5-pro@2026-07-24"},

@@ -164,7 +164,7 @@ func (g *traceGroup) isAncestor(a, d int) bool {
 func memoOf(s *spanInfo) memo {
 	m := memo{id: s.id, parent: s.parent, start: int64(s.start), end: int64(s.end),
 		in: clampU32(s.in), out: clampU32(s.out), scope: s.scope, family: hash32(s.family), response: s.response,
-		fidelity: s.fidelity, wrapper: s.wrapper || s.vercelWrapper || runOps[s.op]}
+		fidelity: s.fidelity, wrapper: s.wrapper || s.vercelWrapper || runOps[s.op], estimated: s.estimated}
 	switch {
 	case s.guardrail:
 		m.role = roleGuardrail
@@ -239,7 +239,7 @@ func (g *traceGroup) relation(c, b int) string {
 	if x.response != 0 && x.response == y.response {
 		return "same_response_id"
 	}
-	sameTokens := x.in == y.in && x.out == y.out
+	sameTokens := x.in == y.in && x.out == y.out || x.estimated || y.estimated
 	families := x.family == y.family || x.family == 0 || y.family == 0
 	// Two layers on one call come from two libraries; one library nesting
 	// call spans is trusted only when the counts agree.
@@ -259,7 +259,7 @@ func (g *traceGroup) relation(c, b int) string {
 			return "double_instrumentation"
 		}
 	case x.parent == y.parent && !x.wrapper && !y.wrapper && x.scope != y.scope && layers &&
-		(x.in == y.in || x.out == y.out) && overlapping(x, y):
+		(x.in == y.in || x.out == y.out || x.estimated || y.estimated) && overlapping(x, y):
 		return "sibling_instrumentation"
 	}
 	return ""

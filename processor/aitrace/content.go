@@ -36,6 +36,8 @@ func (p *traceProcessor) contentSide(k string) (content, output bool) {
 		return !strings.HasSuffix(k, "filter_results"), true
 	case strings.HasPrefix(k, oiEmbPrefix):
 		return strings.HasSuffix(k, ".text"), false
+	case strings.HasPrefix(k, oiEvalPrefix):
+		return strings.HasSuffix(k, ".explanation"), true // an LLM judge's reply
 	}
 	return false, false
 }

@@ -88,6 +88,7 @@ var dialectTables = map[string][]rename{
 		{from: "ai.usage.inputTokenDetails.cacheReadTokens", to: genai.CacheReadTokens, conv: toInt, usage: true},
 		{from: "ai.usage.inputTokenDetails.cacheWriteTokens", to: genai.CacheCreateTokens, conv: toInt, usage: true},
 		{from: "ai.usage.reasoningTokens", to: genai.ReasoningTokens, conv: toInt, usage: true},
+		{from: "ai.usage.tokens", to: genai.InputTokens, conv: toInt, usage: true}, // embed and embedMany
 		{from: "ai.usage.outputTokenDetails.reasoningTokens", to: genai.ReasoningTokens, conv: toInt, usage: true},
 		{from: "ai.operationId", to: genai.OperationName, conv: toOperation},
 		{from: "ai.toolCall.name", to: genai.ToolName},
@@ -104,6 +105,11 @@ var dialectTables = map[string][]rename{
 		{from: "ai.settings.temperature", to: genai.RequestTemperature, conv: toNumber},
 		{from: "ai.settings.topP", to: genai.RequestTopP, conv: toNumber},
 	},
+	"openlit": {
+		{from: "gen_ai.request.is_stream", to: genai.RequestStream, conv: toBool},
+		{from: "gen_ai.request.user", to: genai.UserID},
+		{from: "gen_ai.tool.args", to: genai.ToolCallArguments},
+	},
 	"langfuse": {
 		{from: "langfuse.session.id", to: genai.ConversationID},
 		{from: "langfuse.user.id", to: genai.UserID},
@@ -115,7 +121,7 @@ var dialectTables = map[string][]rename{
 }
 
 // dialectOrder fixes the mapping order so results do not depend on map order.
-var dialectOrder = []string{"semconv_legacy", "openllmetry", "openinference", "vercel_ai", "langfuse"}
+var dialectOrder = []string{"semconv_legacy", "openllmetry", "openinference", "vercel_ai", "langfuse", "openlit"}
 
 // totalKeys report a total token count, which tells whether cached or
 // reasoning tokens were counted inside input and output.

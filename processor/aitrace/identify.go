@@ -36,8 +36,9 @@ func (p *traceProcessor) identify(w *workspace, span ptrace.Span, info *spanInfo
 			attrs.PutStr(genai.AIOpsProviderInferred, genai.InferredFromServer)
 		}
 	}
-	if op == "chat" && w.hasT(tLangfuseType) && genai.EmbeddingModel(w.getStr(attrs, tRequestModel)) {
-		// Langfuse's wrappers type embeddings as generations too.
+	if (op == "chat" || op == "text_completion") && genai.EmbeddingModel(w.getStr(attrs, tRequestModel)) {
+		// Langfuse types embeddings as generations and Traceloop's Bedrock
+		// instrumentation as completions: the model says what they are.
 		op = "embeddings"
 		attrs.PutStr(genai.OperationName, op)
 		attrs.PutStr(genai.AIOpsOperationInferred, genai.InferredFromModel)

@@ -15,7 +15,18 @@ type libraryProfile struct {
 	// noCacheCounts: the library never reports cache counts, so input on
 	// Anthropic-family calls is the uncached part only and cannot be fixed.
 	noCacheCounts bool
+	// streamEstimates says when the library reports a tokenizer's estimate
+	// instead of the provider's usage on streamed calls.
+	streamEstimates estimateRule
 }
+
+type estimateRule uint8
+
+const (
+	estimatesNever      estimateRule = iota
+	estimatesAlways                  // every streamed call
+	estimatesWhenAbsent              // streamed calls the provider sent no usage for; it does not say which
+)
 
 type cacheRule uint8
 
@@ -34,9 +45,11 @@ var libraryProfiles = []struct {
 	{"com.anthropic.sdk.", libraryProfile{name: "anthropic_sdk", anthropicCache: cacheInside}},
 	{"@arizeai/openinference-instrumentation-anthropic", libraryProfile{name: "openinference_anthropic", anthropicCache: cacheInside}},
 	{"ai", libraryProfile{name: "vercel_ai", anthropicCache: cacheInside}}, // AI SDK 5+ adds Anthropic's cache counts to input
-	{"@openlit/", libraryProfile{name: "openlit", anthropicCache: cacheOutside}},
-	{"openlit.", libraryProfile{name: "openlit", anthropicCache: cacheOutside}},
+	{"@openlit/", libraryProfile{name: "openlit", anthropicCache: cacheOutside, streamEstimates: estimatesWhenAbsent}},
+	{"openlit.", libraryProfile{name: "openlit", anthropicCache: cacheOutside, streamEstimates: estimatesWhenAbsent}},
 	{"@traceloop/instrumentation-anthropic", libraryProfile{name: "traceloop_anthropic", anthropicCache: cacheOutside}},
+	{"@traceloop/instrumentation-bedrock", libraryProfile{name: "traceloop_bedrock", anthropicCache: cacheOutside, noCacheCounts: true}},
+	{"@traceloop/instrumentation-openai", libraryProfile{name: "traceloop_openai", streamEstimates: estimatesAlways}},
 	{"@opentelemetry/instrumentation-aws-sdk", libraryProfile{name: "otel_aws_sdk", anthropicCache: cacheOutside, noCacheCounts: true}},
 }
 

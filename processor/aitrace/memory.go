@@ -51,6 +51,7 @@ type memo struct {
 	fidelity   uint8
 	wrapper    bool // aggregates the calls inside it
 	call       bool // a model call (chat, completion, embeddings)
+	estimated  bool // its counts are a library's estimate: they cannot match another layer's
 }
 
 // memoRole says what a remembered span was to the pricing.

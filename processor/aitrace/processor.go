@@ -177,7 +177,7 @@ var (
 	outputContentKeys = []string{
 		genai.OutputMessages, genai.ToolCallArguments, "gen_ai.completion", "output.value", "ai.response.text",
 		"ai.response.toolCalls", "ai.response.object", "ai.toolCall.args", "ai.toolCall.input",
-		"langfuse.observation.output", "traceloop.entity.output", "tool_call.function.arguments",
+		"langfuse.observation.output", "traceloop.entity.output", "tool_call.function.arguments", "gen_ai.tool.args",
 	}
 )
 

@@ -67,6 +67,7 @@ const (
 	olOutPrefix  = "gen_ai.completion."
 	oiDocPrefix  = "retrieval.documents."
 	oiEmbPrefix  = "embedding.embeddings."
+	oiEvalPrefix = "evaluations."
 	bedrockGuard = "aws.bedrock.guardrail."
 )
 
@@ -188,6 +189,14 @@ func (p *traceProcessor) normalize(ctx context.Context, w *workspace, span ptrac
 		if v, ok := attrs.Get(genai.ResponseID); ok && v.Type() == pcommon.ValueTypeStr {
 			info.response = hash32(v.Str())
 		}
+	} else if callOps[op] && !info.guardrail && span.Status().Code() != ptrace.StatusCodeError && !w.hasT(tErrorType) {
+		// A model call the instrumentation reports without usage: the
+		// scoring tells "not measured" from "not done" by this flag.
+		why := "not_reported"
+		if streamed(w, attrs) {
+			why = "stream_without_usage"
+		}
+		attrs.PutStr(genai.AIOpsUsageMissing, why)
 	}
 	if info.vercelWrapper && info.hasUsage {
 		// Usage under current keys on an AI SDK wrapper repeats its calls too.

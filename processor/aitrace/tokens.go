@@ -75,8 +75,17 @@ func (p *traceProcessor) tokens(ctx context.Context, w *workspace, attrs pcommon
 			}
 		}
 	}
+	model := w.getStr(attrs, tRequestModel)
+	anthropic := anthropicLike(provider, model)
+	rule := cacheUnknown
+	if prof := w.profile; prof != nil && anthropic {
+		rule = prof.anthropicCache
+	}
 	addCache, addReasoning, basis := false, false, ""
 	switch {
+	case haveTotal && in+out == total && cache > 0 && rule == cacheOutside:
+		// A total of the uncached counts: it cannot tell, the library can.
+		addCache, basis = true, "library_rule"
 	case haveTotal && in+out == total:
 		basis = "total"
 	case haveTotal && cache > 0 && in+cache+out == total:
@@ -86,12 +95,6 @@ func (p *traceProcessor) tokens(ctx context.Context, w *workspace, attrs pcommon
 	case haveTotal && cache > 0 && rs > 0 && in+cache+out+rs == total:
 		addCache, addReasoning, basis = true, true, "total"
 	default:
-		model := w.getStr(attrs, tRequestModel)
-		anthropic := anthropicLike(provider, model)
-		rule := cacheUnknown
-		if prof := w.profile; prof != nil && anthropic {
-			rule = prof.anthropicCache
-		}
 		switch {
 		case rule == cacheOutside && cache > 0:
 			addCache, basis = true, "library_rule"
@@ -144,17 +147,35 @@ func (p *traceProcessor) tokens(ctx context.Context, w *workspace, attrs pcommon
 	// the reading or a known library beats plain semconv keys, which beat a
 	// dialect's.
 	switch prof := w.profile; {
-	case prof != nil && prof.noCacheCounts && anthropicLike(provider, w.getStr(attrs, tRequestModel)):
+	case prof != nil && prof.noCacheCounts && anthropic:
 		info.fidelity = 0
 		attrs.PutStr(genai.AIOpsUsageIncomplete, "cache_not_reported")
-	case basis == "total" || haveTotal && basis == "" && !addCache && !addReasoning && in+out == total,
-		prof != nil && prof.anthropicCache != cacheUnknown:
+	case prof != nil && prof.streamEstimates != estimatesNever && !notStreamed(w, attrs):
+		// The library may have replaced streamed usage by an estimate;
+		// without a stream flag no call of it can be vouched for.
+		info.fidelity, info.estimated = 0, true
+		how := "possible"
+		if prof.streamEstimates == estimatesAlways && streamed(w, attrs) {
+			how = "library_tokenizer"
+		}
+		attrs.PutStr(genai.AIOpsUsageEstimated, how)
+	case basis == "total", rule != cacheUnknown:
 		info.fidelity = 3
 	case w.usageDialect == "":
 		info.fidelity = 2
 	default:
 		info.fidelity = 1
 	}
+}
+
+func streamed(w *workspace, attrs pcommon.Map) bool {
+	v, ok := w.get(attrs, tStream)
+	return ok && v.Type() == pcommon.ValueTypeBool && v.Bool()
+}
+
+func notStreamed(w *workspace, attrs pcommon.Map) bool {
+	v, ok := w.get(attrs, tStream)
+	return ok && v.Type() == pcommon.ValueTypeBool && !v.Bool()
 }
 
 // cacheSeparate is the per-dialect rule, for libraries without a profile,

@@ -54,6 +54,7 @@ type spanInfo struct {
 	hasUsage      bool
 	repeat        bool // its usage was moved to aiops.usage.repeated.*
 	guardrail     bool // a guardrail or evaluator: never a model call
+	estimated     bool // its usage is a library's estimate
 	wrapper       bool // aggregates its children's work
 	vercelWrapper bool
 	retr          *retrStats

@@ -174,7 +174,7 @@ await call(9, async () => {
       generation.end();
     }
   });
-  declare(9, { ...base, op: 'chat', user: 'user-9' });
+  declare(9, { ...base, op: 'chat', user: 'user-9', gap: 'no_cache_breakdown' });
 });
 
 await provider.forceFlush();

@@ -105,7 +105,7 @@ async function main() {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
     console.log('3:', text);
-    declare(3, { ...base, op: 'chat', user: 'user-3', gap: 'no_usage_on_stream' });
+    declare(3, { ...base, op: 'chat', user: 'user-3', gap: 'stream_usage_estimated' });
   });
 
   // 4. reasoning model.
@@ -116,7 +116,7 @@ async function main() {
       messages: [{ role: 'user', content: `Think about 17 * 23 ${directive(4, { in: 60, out: 50, reasoning: 32 })}` }],
     });
     console.log('4:', r.choices[0].message.content);
-    declare(4, { ...base, op: 'chat', user: 'user-4' });
+    declare(4, { ...base, op: 'chat', user: 'user-4', gap: 'no_reasoning_breakdown' });
   });
 
   // 5. tool-call response.
@@ -189,7 +189,7 @@ async function main() {
     let text = '';
     for await (const ev of stream) if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') text += ev.delta.text;
     console.log('10:', text);
-    declare(10, { ...base, op: 'chat', user: 'user-10' });
+    declare(10, { ...base, op: 'chat', user: 'user-10', gap: 'wrong_output_tokens_on_stream' });
   });
 
   // 11. tool-call response.

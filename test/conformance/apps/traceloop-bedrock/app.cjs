@@ -65,7 +65,7 @@ async function main() {
   const weatherToolClaude = { name: 'get_weather', description: 'Current weather for a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 
   // 1. InvokeModel, Anthropic body, non-streaming, PII in and out, cache read and write.
-  await call(1, { op: 'chat' }, async () => {
+  await call(1, { op: 'chat', gap: 'no_cache_tokens' }, async () => {
     const r = await invoke(CLAUDE, claudeBody(`Please email jane.doe@example.com about my order ${directive(1, { in: 200, out: 25, cache_read: 120, cache_write: 30, pii_out: true })}`));
     console.error('call 1:', r.content[0].text);
   });
@@ -73,7 +73,7 @@ async function main() {
   // 2. InvokeModelWithResponseStream, Anthropic body. The instrumentation reads
   // the whole event stream itself before send() resolves, so the app sees
   // what is left of it.
-  await call(2, { op: 'chat' }, async () => {
+  await call(2, { op: 'chat', gap: 'no_cache_tokens' }, async () => {
     const r = await client.send(new InvokeModelWithResponseStreamCommand({
       modelId: CLAUDE, contentType: 'application/json', accept: 'application/json',
       body: JSON.stringify(claudeBody(`Tell me a short story ${directive(2, { in: 180, out: 40, cache_read: 100, cache_write: 20 })}`)),

@@ -64,7 +64,7 @@ async function main() {
   });
 
   // 3. chat, streaming without include_usage (streamUsage: false).
-  await call(3, { op: 'chat', gap: 'no_usage_on_stream' }, async () => {
+  await call(3, { op: 'chat', gap: 'stream_usage_estimated' }, async () => {
     const noUsage = new ChatOpenAI({ model: 'gpt-4o-mini', streamUsage: false, ...common });
     let text = '';
     for await (const chunk of await noUsage.stream([new HumanMessage(`Tell me another story ${directive(3, { in: 70, out: 25 })}`)])) text += chunk.content;

@@ -77,7 +77,7 @@ async function main() {
   });
 
   // 3. chat, streaming without include_usage: the provider reports no usage.
-  await call(3, { op: 'chat', gap: 'no_usage_on_stream' }, async () => {
+  await call(3, { op: 'chat', gap: 'stream_usage_estimated' }, async () => {
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: `Tell me another story ${directive(3, { in: 70, out: 25 })}` }],
