@@ -233,9 +233,9 @@ func oneSpanPerRequestReversed(caps []*capture) []request {
 // storedRow is one genai_spans row as the checks need it.
 type storedRow struct {
 	trace, span, op, provider, reqModel, respModel, user, errType, status, content string
-	in, out, cacheRead, cacheWrite, reasoning                                       uint64
-	cost                                                                            float64
-	duplicateOf, missing, inputMsgs, outputMsgs, attrs                              string
+	in, out, cacheRead, cacheWrite, reasoning                                      uint64
+	cost                                                                           float64
+	duplicateOf, missing, inputMsgs, outputMsgs, attrs                             string
 }
 
 func replayCaptures(t *testing.T, caps []*capture, reqs []request) map[string][]storedRow {
@@ -470,4 +470,3 @@ func describe(rows []storedRow) string {
 	}
 	return b.String()
 }
-
