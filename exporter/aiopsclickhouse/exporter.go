@@ -219,7 +219,7 @@ func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
 				name := logEventName(lr)
-				if !genaiEventNames[name] {
+				if !logEventNames[name] {
 					other++
 					continue
 				}

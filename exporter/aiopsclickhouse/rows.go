@@ -20,13 +20,23 @@ var (
 	spansSchema       = newSchema("spans", chstore.SpanColumns)
 )
 
-// Event names that become genai_events rows, from span events or log records.
-var genaiEventNames = map[string]bool{
-	"aiops.policy":             true,
-	"aiops.budget":             true,
-	"aiops.feedback":           true,
-	"gen_ai.evaluation.result": true,
-}
+// Event names that become genai_events rows, from span events or log
+// records: ours, evaluations and feedback.
+var genaiEventNames = map[string]bool{"aiops.policy": true, "aiops.budget": true, "aiops.feedback": true, "gen_ai.evaluation.result": true}
+
+// logEventNames adds the message content log records that met no span
+// (aitrace joins the rest to their spans; on spans such events are read
+// into the span's messages instead).
+var logEventNames = func() map[string]bool {
+	m := map[string]bool{}
+	for name := range genaiEventNames {
+		m[name] = true
+	}
+	for name := range genai.ContentEvents {
+		m[name] = true
+	}
+	return m
+}()
 
 // promoted keys have columns of their own; the attributes map keeps
 // everything else, so nothing is stored twice.

@@ -164,7 +164,7 @@ func (g *traceGroup) isAncestor(a, d int) bool {
 func memoOf(s *spanInfo) memo {
 	m := memo{id: s.id, parent: s.parent, start: int64(s.start), end: int64(s.end),
 		in: clampU32(s.in), out: clampU32(s.out), scope: s.scope, family: hash32(s.family), response: s.response,
-		fidelity: s.fidelity, wrapper: s.wrapper || s.vercelWrapper || runOps[s.op], estimated: s.estimated}
+		fidelity: s.fidelity, wrapper: s.wrapper || s.vercelWrapper || runOps[s.op], estimated: s.estimated, content: s.content}
 	switch {
 	case s.guardrail:
 		m.role = roleGuardrail

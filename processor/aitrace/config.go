@@ -27,6 +27,10 @@ type Config struct {
 	// SpanMemory bounds the memory of recent GenAI spans that lets the
 	// spans of one call recognise each other across requests.
 	SpanMemory SpanMemoryConfig `mapstructure:"span_memory"`
+	// Join brings together what belongs to one span but arrives apart:
+	// content sent as OTLP log records (the logs pipeline must run this
+	// processor too) and a provider SDK span's parent attribution.
+	Join JoinConfig `mapstructure:"join"`
 
 	Content ContentConfig `mapstructure:"content"`
 	Policy  PolicyConfig  `mapstructure:"policy"`
@@ -42,6 +46,19 @@ type SpanMemoryConfig struct {
 	MaxSpans int `mapstructure:"max_spans"`
 	// Window is how long a trace is remembered after its last span.
 	Window time.Duration `mapstructure:"window"`
+}
+
+// JoinConfig bounds how long a request waits for its counterpart.
+type JoinConfig struct {
+	// LogsWait is how long a logs request waits for the spans of its
+	// content records, and a traces request for the records of spans whose
+	// source sends content as logs. 0 turns content joining off.
+	LogsWait time.Duration `mapstructure:"logs_wait"`
+	// ParentWait is how long a provider SDK's span without attribution
+	// waits for its parent span. 0 turns it off.
+	ParentWait time.Duration `mapstructure:"parent_wait"`
+	// MaxHeld caps the log records waiting at once; more pass unjoined.
+	MaxHeld int `mapstructure:"max_held"`
 }
 
 // ContentConfig is the content-capture policy.
@@ -107,6 +124,17 @@ func (c *Config) Validate() error {
 	}
 	if c.SpanMemory.MaxSpans > 0 && c.SpanMemory.Window <= 0 {
 		errs = append(errs, errors.New("span_memory.window: must be positive while span_memory.max_spans is set (e.g. 10m)"))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"join.logs_wait", c.Join.LogsWait}, {"join.parent_wait", c.Join.ParentWait}} {
+		if d.v < 0 || d.v > time.Minute {
+			errs = append(errs, fmt.Errorf("%s: must be between 0 (off) and 1m; a request waits this long for its counterpart", d.name))
+		}
+	}
+	if c.Join.LogsWait > 0 && c.Join.MaxHeld <= 0 {
+		errs = append(errs, errors.New("join.max_held: must be positive while join.logs_wait is set (e.g. 20000)"))
 	}
 	if c.Content.MaxScanBytes < 0 {
 		errs = append(errs, errors.New("content.max_scan_bytes: must not be negative"))

@@ -18,6 +18,15 @@ import (
 	"github.com/otelcol-aiops/otelcol-aiops/processor/aitrace/internal/metadata"
 )
 
+// quickConfig is the default configuration with short joining waits:
+// requests here are sent one after the other, so a counterpart never comes
+// while one waits.
+func quickConfig() *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Join.LogsWait, cfg.Join.ParentWait = 50*time.Millisecond, 50*time.Millisecond
+	return cfg
+}
+
 // harness runs batches through a processor and reads its own metrics.
 type harness struct {
 	t      testing.TB
@@ -28,7 +37,7 @@ type harness struct {
 func newHarness(t testing.TB, cfg *Config) *harness {
 	t.Helper()
 	if cfg == nil {
-		cfg = createDefaultConfig().(*Config)
+		cfg = quickConfig()
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config invalid: %v", err)
@@ -36,15 +45,25 @@ func newHarness(t testing.TB, cfg *Config) *harness {
 	return &harness{t: t, reader: sdkmetric.NewManualReader(), cfg: cfg}
 }
 
+// run sends one request through a processor of its own.
 func (h *harness) run(td ptrace.Traces) ptrace.Traces {
 	h.t.Helper()
-	return h.start()(td)
+	send, stop := h.startStop()
+	defer stop()
+	return send(td)
 }
 
 // start creates one processor and returns a function that sends it a
 // request and returns what it passed on; the processor keeps its memory
 // between requests.
 func (h *harness) start() func(ptrace.Traces) ptrace.Traces {
+	h.t.Helper()
+	send, stop := h.startStop()
+	h.t.Cleanup(stop)
+	return send
+}
+
+func (h *harness) startStop() (func(ptrace.Traces) ptrace.Traces, func()) {
 	h.t.Helper()
 	set := processortest.NewNopSettings(metadata.Type)
 	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(h.reader))
@@ -56,15 +75,16 @@ func (h *harness) start() func(ptrace.Traces) ptrace.Traces {
 	if err := p.Start(context.Background(), nil); err != nil {
 		h.t.Fatal(err)
 	}
-	h.t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
 	return func(td ptrace.Traces) ptrace.Traces {
-		h.t.Helper()
-		if err := p.ConsumeTraces(context.Background(), td); err != nil {
-			h.t.Fatal(err)
+			h.t.Helper()
+			if err := p.ConsumeTraces(context.Background(), td); err != nil {
+				h.t.Fatal(err)
+			}
+			all := sink.AllTraces()
+			return all[len(all)-1]
+		}, func() {
+			_ = p.Shutdown(context.Background())
 		}
-		all := sink.AllTraces()
-		return all[len(all)-1]
-	}
 }
 
 // counter sums a counter's points whose attributes include all of want.

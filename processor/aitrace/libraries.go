@@ -15,6 +15,12 @@ type libraryProfile struct {
 	// noCacheCounts: the library never reports cache counts, so input on
 	// Anthropic-family calls is the uncached part only and cannot be fixed.
 	noCacheCounts bool
+	// contentInLogs: the library sends message content as OTLP log
+	// records correlated with its spans, one or more per call.
+	contentInLogs bool
+	// innerLayer: a provider SDK's own span, which other instrumentations
+	// wrap and which carries no attribution of its own.
+	innerLayer bool
 	// streamEstimates says when the library reports a tokenizer's estimate
 	// instead of the provider's usage on streamed calls.
 	streamEstimates estimateRule
@@ -42,9 +48,14 @@ var libraryProfiles = []struct {
 	scope string
 	p     libraryProfile
 }{
-	{"com.anthropic.sdk.", libraryProfile{name: "anthropic_sdk", anthropicCache: cacheInside}},
+	{"com.anthropic.sdk.", libraryProfile{name: "anthropic_sdk", anthropicCache: cacheInside, innerLayer: true}},
 	{"@arizeai/openinference-instrumentation-anthropic", libraryProfile{name: "openinference_anthropic", anthropicCache: cacheInside}},
 	{"ai", libraryProfile{name: "vercel_ai", anthropicCache: cacheInside}}, // AI SDK 5+ adds Anthropic's cache counts to input
+	{"@opentelemetry/instrumentation-openai", libraryProfile{name: "otel_openai", contentInLogs: true}},
+	{"@elastic/opentelemetry-instrumentation-openai", libraryProfile{name: "elastic_openai", contentInLogs: true}},
+	{"opentelemetry.instrumentation.openai_v2", libraryProfile{name: "otel_openai_python", contentInLogs: true}},
+	{"opentelemetry.instrumentation.vertexai", libraryProfile{name: "otel_vertexai_python", contentInLogs: true}},
+	{"opentelemetry.instrumentation.google_genai", libraryProfile{name: "otel_google_genai_python", contentInLogs: true}},
 	{"@openlit/", libraryProfile{name: "openlit", anthropicCache: cacheOutside, streamEstimates: estimatesWhenAbsent}},
 	{"openlit.", libraryProfile{name: "openlit", anthropicCache: cacheOutside, streamEstimates: estimatesWhenAbsent}},
 	{"@traceloop/instrumentation-anthropic", libraryProfile{name: "traceloop_anthropic", anthropicCache: cacheOutside}},

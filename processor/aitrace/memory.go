@@ -52,6 +52,7 @@ type memo struct {
 	wrapper    bool // aggregates the calls inside it
 	call       bool // a model call (chat, completion, embeddings)
 	estimated  bool // its counts are a library's estimate: they cannot match another layer's
+	content    bool // it carried message content
 }
 
 // memoRole says what a remembered span was to the pricing.
@@ -168,4 +169,23 @@ func clampU32(n int64) uint32 {
 		return 1<<32 - 1
 	}
 	return uint32(n)
+}
+
+// knows reports whether a span of the trace was seen. It takes mu.
+func (r *recentSpans) knows(t pcommon.TraceID, id pcommon.SpanID, now int64) bool {
+	seen, _ := r.passed(t, id, now)
+	return seen
+}
+
+// passed reports whether a span was seen, and whether it had content. It
+// takes mu.
+func (r *recentSpans) passed(t pcommon.TraceID, id pcommon.SpanID, now int64) (seen, content bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.lookup(t, now) {
+		if m.id == id {
+			return true, m.content
+		}
+	}
+	return false, false
 }

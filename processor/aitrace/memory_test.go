@@ -125,7 +125,7 @@ func TestSpanMemoryBounds(t *testing.T) {
 		now := time.Unix(1_800_000_000, 0)
 		clock = func() time.Time { return now }
 		defer func() { clock = time.Now }()
-		cfg := createDefaultConfig().(*Config)
+		cfg := quickConfig()
 		cfg.SpanMemory.Window = time.Minute
 		send := newHarness(t, cfg).start()
 		a := send(batchOf(t, inner))
@@ -135,7 +135,7 @@ func TestSpanMemoryBounds(t *testing.T) {
 		}
 	})
 	t.Run("oldest traces go first past max_spans", func(t *testing.T) {
-		cfg := createDefaultConfig().(*Config)
+		cfg := quickConfig()
 		cfg.SpanMemory.MaxSpans = 3
 		h := newHarness(t, cfg)
 		send := h.start()
@@ -151,7 +151,7 @@ func TestSpanMemoryBounds(t *testing.T) {
 		}
 	})
 	t.Run("off", func(t *testing.T) {
-		cfg := createDefaultConfig().(*Config)
+		cfg := quickConfig()
 		cfg.SpanMemory.MaxSpans = 0
 		send := newHarness(t, cfg).start()
 		if got := billed(t, send(batchOf(t, inner)), send(batchOf(t, outer))); len(got) != 2 {

@@ -56,6 +56,10 @@ func (p *traceProcessor) buildMessages(ctx context.Context, w *workspace, span p
 		}
 		msgs, err := genai.ParseMessages(v.Str())
 		if err != nil {
+			if table == lf && !looksJSON(v.Str()) {
+				// Langfuse keeps a plain string as it is: one text message.
+				return []genai.Message{{Role: "user", Parts: []genai.Part{genai.TextPart(v.Str())}}}, true
+			}
 			p.malformed(ctx, w, "messages_unparseable", key)
 			return nil, false
 		}
@@ -424,4 +428,10 @@ func (p *traceProcessor) eventMessages(ctx context.Context, w *workspace, span p
 		w.nContent++
 		w.markTable(legacy)
 	}
+}
+
+// looksJSON reports whether s starts like a JSON object, array or string.
+func looksJSON(s string) bool {
+	s = strings.TrimLeft(s, " \t\r\n")
+	return s != "" && (s[0] == '{' || s[0] == '[' || s[0] == '"')
 }

@@ -53,6 +53,7 @@ type traceProcessor struct {
 	normNames sync.Map // bit set of tables → "dialect,dialect"
 	pool      sync.Pool
 	recent    *recentSpans
+	join      *joiner
 	// groupScratch is reused by dedupe under recent.mu.
 	groupScratch traceGroup
 	loggedMu     sync.Mutex
@@ -61,6 +62,8 @@ type traceProcessor struct {
 
 type telemetry struct {
 	spans, mapped, malformed, hits, dups metric.Int64Counter
+	content                              metric.Int64Counter
+	contentOpts                          sync.Map // outcome → option
 	genai, other                         metric.MeasurementOption
 	dialect                              []metric.MeasurementOption // by table index; last is custom
 	hitOpts                              [policy.NumDetectors]metric.MeasurementOption
@@ -83,6 +86,7 @@ func newProcessor(cfg *Config, set component.TelemetrySettings) (*traceProcessor
 		digest: cfg.Content.Capture == captureDigest, maxScan: cfg.Content.MaxScanBytes,
 		loopMin: cfg.Agent.LoopThreshold, logged: map[string]bool{},
 		recent: newRecentSpans(cfg.SpanMemory.MaxSpans, cfg.SpanMemory.Window),
+		join:   newJoiner(cfg.Join),
 	}
 	if p.maxScan == 0 {
 		p.maxScan = 4 << 20
@@ -235,6 +239,9 @@ func (t *telemetry) init(set component.TelemetrySettings, names []string, pol *p
 	if t.dups, err = meter.Int64Counter("aiops_aitrace_usage_duplicates", metric.WithDescription("Spans whose usage repeats another span's and was moved out of gen_ai.usage.*, by reason."), metric.WithUnit("{spans}")); err != nil {
 		return err
 	}
+	if t.content, err = meter.Int64Counter("aiops_aitrace_content_logs", metric.WithDescription("Message content log records, by what became of them: merged into their span, or stored apart as late, orphaned, already_on_span, overflow or no_span_id."), metric.WithUnit("{records}")); err != nil {
+		return err
+	}
 	t.genai = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "genai")))
 	t.other = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "other")))
 	for _, n := range append(append([]string{}, names...), "custom") {
@@ -246,6 +253,12 @@ func (t *telemetry) init(set component.TelemetrySettings, names []string, pol *p
 	return nil
 }
 
+func (t *telemetry) contentLogs(ctx context.Context, outcome string, n int64) {
+	t.content.Add(ctx, n, cachedOpt(&t.contentOpts, func() metric.MeasurementOption {
+		return metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", outcome)))
+	}, outcome))
+}
+
 func cachedOpt(m *sync.Map, build func() metric.MeasurementOption, key string) metric.MeasurementOption {
 	if v, ok := m.Load(key); ok {
 		return v.(metric.MeasurementOption)
@@ -255,6 +268,9 @@ func cachedOpt(m *sync.Map, build func() metric.MeasurementOption, key string) m
 }
 
 func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	if p.cfg.Join.LogsWait > 0 || p.cfg.Join.ParentWait > 0 {
+		p.joinTraces(td)
+	}
 	var nOther int64
 	var w *workspace
 	rss := td.ResourceSpans()

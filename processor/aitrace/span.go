@@ -214,6 +214,7 @@ func (p *traceProcessor) normalize(ctx context.Context, w *workspace, span ptrac
 	if w.nContent > 0 || span.Events().Len() > 0 {
 		p.applyPolicy(ctx, w, span)
 	}
+	info.content = w.nContent > 0
 	if w.res.Found != 0 || len(w.sigs) > 0 {
 		p.policySummary(ctx, w, span)
 	}

@@ -55,6 +55,7 @@ type spanInfo struct {
 	repeat        bool // its usage was moved to aiops.usage.repeated.*
 	guardrail     bool // a guardrail or evaluator: never a model call
 	estimated     bool // its usage is a library's estimate
+	content       bool // it carries message content
 	wrapper       bool // aggregates its children's work
 	vercelWrapper bool
 	retr          *retrStats

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -161,6 +162,7 @@ func must(t *testing.T, err error) {
 
 // request is one OTLP/HTTP export to replay.
 type request struct {
+	app  int // which capture: each app exports on its own
 	path string
 	body []byte
 }
@@ -168,16 +170,16 @@ type request struct {
 // asCaptured replays the requests in the order they arrived.
 func asCaptured(caps []*capture) []request {
 	var out []request
-	for _, c := range caps {
+	for app, c := range caps {
 		ti, li := 0, 0
 		for _, kind := range c.order {
 			if kind == "traces" {
 				b, _ := ptraceotlp.NewExportRequestFromTraces(c.traces[ti]).MarshalProto()
-				out = append(out, request{"/v1/traces", b})
+				out = append(out, request{app, "/v1/traces", b})
 				ti++
 			} else {
 				b, _ := plogotlp.NewExportRequestFromLogs(c.logs[li]).MarshalProto()
-				out = append(out, request{"/v1/logs", b})
+				out = append(out, request{app, "/v1/logs", b})
 				li++
 			}
 		}
@@ -190,7 +192,7 @@ func asCaptured(caps []*capture) []request {
 // its span, the opposite of what batch processors do.
 func oneSpanPerRequestReversed(caps []*capture) []request {
 	var out []request
-	for _, c := range caps {
+	for app, c := range caps {
 		for _, td := range c.traces {
 			for _, rs := range td.ResourceSpans().All() {
 				for _, ss := range rs.ScopeSpans().All() {
@@ -202,7 +204,7 @@ func oneSpanPerRequestReversed(caps []*capture) []request {
 						ss.Scope().CopyTo(nss.Scope())
 						sp.CopyTo(nss.Spans().AppendEmpty())
 						b, _ := ptraceotlp.NewExportRequestFromTraces(one).MarshalProto()
-						out = append(out, request{"/v1/traces", b})
+						out = append(out, request{app, "/v1/traces", b})
 					}
 				}
 			}
@@ -218,7 +220,7 @@ func oneSpanPerRequestReversed(caps []*capture) []request {
 						sl.Scope().CopyTo(nsl.Scope())
 						lr.CopyTo(nsl.LogRecords().AppendEmpty())
 						b, _ := plogotlp.NewExportRequestFromLogs(one).MarshalProto()
-						out = append(out, request{"/v1/logs", b})
+						out = append(out, request{app, "/v1/logs", b})
 					}
 				}
 			}
@@ -238,21 +240,63 @@ type storedRow struct {
 	duplicateOf, missing, inputMsgs, outputMsgs, attrs                             string
 }
 
-func replayCaptures(t *testing.T, caps []*capture, reqs []request) map[string][]storedRow {
+func replayCaptures(t *testing.T, caps []*capture, reqs []request, inFlight int) map[string][]storedRow {
 	t.Helper()
 	dir := t.TempDir()
 	col := newCollector(t, dir)
 	col.start()
-	client := &http.Client{Timeout: 30 * time.Second}
-	for i, r := range reqs {
+	// Every app exports each signal on its own: one sender per app and
+	// path. A sender keeps the order; with inFlight > 1 it does not wait
+	// for one request before the next, as simple span processors do.
+	type stream struct {
+		app  int
+		path string
+	}
+	streams := map[stream][]request{}
+	for _, r := range reqs {
+		k := stream{r.app, r.path}
+		streams[k] = append(streams[k], r)
+	}
+	client := &http.Client{Timeout: 60 * time.Second}
+	send := func(r request) error {
 		resp, err := client.Post(fmt.Sprintf("http://127.0.0.1:%d%s", col.http, r.path), "application/x-protobuf", bytes.NewReader(r.body))
 		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
+			return err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("request %d to %s: HTTP %d", i, r.path, resp.StatusCode)
+			return fmt.Errorf("%s: HTTP %d", r.path, resp.StatusCode)
 		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(reqs))
+	for _, list := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots := make(chan struct{}, inFlight)
+			var inner sync.WaitGroup
+			for _, r := range list {
+				slots <- struct{}{}
+				inner.Add(1)
+				go func() {
+					defer func() { <-slots; inner.Done() }()
+					if err := send(r); err != nil {
+						errs <- err
+					}
+				}()
+				if inFlight > 1 {
+					time.Sleep(time.Millisecond) // keep the start order
+				}
+			}
+			inner.Wait()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 	col.drain(120 * time.Second)
 	col.signal(syscall.SIGTERM)
@@ -326,14 +370,15 @@ var rawPII = []string{"jane.doe@example.com", "4111 1111 1111 1111", "ops@exampl
 func TestConformanceCaptures(t *testing.T) {
 	caps := loadCaptures(t)
 	for _, mode := range []struct {
-		name string
-		reqs func([]*capture) []request
+		name     string
+		reqs     func([]*capture) []request
+		inFlight int
 	}{
-		{"as_captured", asCaptured},
-		{"one_span_per_request_reversed", oneSpanPerRequestReversed},
+		{"as_captured", asCaptured, 1},
+		{"one_span_per_request_reversed", oneSpanPerRequestReversed, 8},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			stored := replayCaptures(t, caps, mode.reqs(caps))
+			stored := replayCaptures(t, caps, mode.reqs(caps), mode.inFlight)
 			for _, c := range caps {
 				t.Run(c.lib, func(t *testing.T) { checkCapture(t, c, stored) })
 			}

@@ -9,4 +9,5 @@ var Type = component.MustNewType("aitrace")
 const (
 	ScopeName       = "github.com/otelcol-aiops/otelcol-aiops/processor/aitrace"
 	TracesStability = component.StabilityLevelDevelopment
+	LogsStability   = component.StabilityLevelDevelopment
 )
