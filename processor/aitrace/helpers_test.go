@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -292,4 +294,37 @@ func ptraceOf(spans []ptrace.Span) ptrace.Traces {
 		sp.CopyTo(ss.AppendEmpty())
 	}
 	return td
+}
+
+// pipelines is one configured aitrace on a traces and a logs pipeline,
+// sharing its memory and joins as in the collector.
+type pipelines struct {
+	traces *consumertest.TracesSink
+	logs   *consumertest.LogsSink
+	tp     processor.Traces
+	lp     processor.Logs
+}
+
+func (h *harness) pipelines() *pipelines {
+	h.t.Helper()
+	set := processortest.NewNopSettings(metadata.Type)
+	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(h.reader))
+	pl := &pipelines{traces: new(consumertest.TracesSink), logs: new(consumertest.LogsSink)}
+	var err error
+	if pl.tp, err = NewFactory().CreateTraces(context.Background(), set, h.cfg, pl.traces); err != nil {
+		h.t.Fatal(err)
+	}
+	if pl.lp, err = NewFactory().CreateLogs(context.Background(), set, h.cfg, pl.logs); err != nil {
+		h.t.Fatal(err)
+	}
+	for _, c := range []component.Component{pl.tp, pl.lp} {
+		if err := c.Start(context.Background(), nil); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.t.Cleanup(func() {
+		_ = pl.tp.Shutdown(context.Background())
+		_ = pl.lp.Shutdown(context.Background())
+	})
+	return pl
 }

@@ -116,8 +116,9 @@ func newJoiner(cfg JoinConfig) *joiner {
 func (j *joiner) close() { j.once.Do(func() { close(j.closed) }) }
 
 // wait blocks until g has nothing outstanding, the deadline, or shutdown.
-func (j *joiner) wait(g *waitGroup) {
-	if g.outstanding == 0 {
+// need is whether g had anything outstanding when mu was released.
+func (j *joiner) wait(g *waitGroup, need bool) {
+	if !need {
 		return
 	}
 	t := time.NewTimer(g.wait)
@@ -305,8 +306,9 @@ func (p *traceProcessor) joinTraces(td ptrace.Traces) {
 			}
 		}
 	}
+	need := g.outstanding > 0
 	j.mu.Unlock()
-	j.wait(g)
+	j.wait(g, need)
 	j.mu.Lock()
 	for _, ws := range waiting {
 		if ws.settled {

@@ -90,8 +90,9 @@ func (p *traceProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 			}
 		}
 	}
+	need := g.outstanding > 0
 	j.mu.Unlock()
-	j.wait(g)
+	j.wait(g, need)
 	j.mu.Lock()
 	for key, h := range byKey {
 		if h.group == nil {
