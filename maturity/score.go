@@ -170,7 +170,7 @@ func (s *scoring) needed() []*Measure {
 // inventoryColumns ride along the genai_spans scan.
 var inventoryColumns = []struct{ alias, expr string }{
 	{"inv_spans", "count()"},
-	{"inv_model_calls", "countIf(operation NOT IN ('execute_tool', 'invoke_agent', 'create_agent', 'invoke_workflow', 'retrieval'))"},
+	{"inv_model_calls", "countIf(operation IN ('chat', 'generate_content', 'text_completion', 'embeddings') AND attributes['aiops.usage.duplicate_of'] = '')"},
 	{"inv_services", "arraySort(groupUniqArrayIf(20)(service_name, service_name != ''))"},
 	{"inv_environments", "arraySort(groupUniqArrayIf(20)(environment, environment != ''))"},
 	{"inv_providers", "arraySort(groupUniqArrayIf(20)(provider, provider != ''))"},

@@ -159,6 +159,7 @@ const (
 	AIOpsUsageIncomplete    = "aiops.usage.incomplete"   // the library leaves part of the usage out (cache_not_reported)
 	AIOpsUsageMissing       = "aiops.usage.missing"      // a model call without usage, and why (stream_without_usage, not_reported)
 	AIOpsUsageEstimated     = "aiops.usage.estimated"    // the usage is an estimate, not the provider's count (library_tokenizer)
+	AIOpsGuardrailTargets   = "aiops.guardrail.targets"  // on a guardrail or evaluator: the span ids of the model calls it checked
 	AIOpsContentSource      = "aiops.content.source"     // log_records: the content came from OTLP log records
 	AIOpsContentJoin        = "aiops.content.join"       // on a content log record stored apart: late, orphaned, already_on_span, overflow, no_span_id
 )

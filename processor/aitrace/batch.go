@@ -41,8 +41,9 @@ func (p *traceProcessor) batch(ctx context.Context, w *workspace) {
 		}
 	}
 	if p.cfg.DedupeUsage {
-		p.dedupe(ctx, spans, parent)
+		markWrappers(spans, parent)
 	}
+	p.byTrace(ctx, spans)
 	p.rollupRetrieval(spans, parent)
 	p.agents(spans, parent)
 }
@@ -55,23 +56,14 @@ var clock = time.Now
 // runOps aggregate the work of the calls inside them.
 var runOps = map[string]bool{"invoke_agent": true, "invoke_workflow": true, "create_agent": true}
 
-// dedupe makes sure each provider call's usage is priced once, whichever of
-// its spans arrives first and however they were batched. Spans of one call
-// are found by relation: a framework wrapper around the call (Traceloop
-// workflow or task, OpenInference CHAIN or AGENT, an agent run), a second
-// instrumentation layer on the same HTTP call (parent and child, or
-// siblings from two libraries overlapping in time), or the same response
-// id. The span that keeps the usage is, among the spans seen together, the
-// innermost non-wrapper with the most faithful token counts; a span related
-// to one already priced (in this batch or remembered from an earlier
-// request) moves its usage to aiops.usage.repeated.*.
-func (p *traceProcessor) dedupe(ctx context.Context, spans []spanInfo, parent []int) {
+// markWrappers names, on each AI SDK wrapper (whose usage normalize moved
+// aside), a call whose usage it repeats.
+func markWrappers(spans []spanInfo, parent []int) {
 	for i := range spans {
 		u := &spans[i]
 		if !u.hasUsage || u.vercelWrapper {
 			continue
 		}
-		// An AI SDK wrapper's usage was already moved; name a call it repeats.
 		for j, depth := parent[i], 0; j >= 0 && depth < maxAncestors; j, depth = parent[j], depth+1 {
 			if a := &spans[j]; a.vercelWrapper {
 				if _, ok := a.span.Attributes().Get(genai.AIOpsUsageDuplicateOf); !ok {
@@ -80,6 +72,12 @@ func (p *traceProcessor) dedupe(ctx context.Context, spans []spanInfo, parent []
 			}
 		}
 	}
+}
+
+// byTrace does the work that needs a trace's other spans, with those of
+// earlier requests remembered: pricing each call once and crediting
+// guardrails to the calls they check.
+func (p *traceProcessor) byTrace(ctx context.Context, spans []spanInfo) {
 	order := make([]int, len(spans))
 	for i := range order {
 		order[i] = i
@@ -98,7 +96,10 @@ func (p *traceProcessor) dedupe(ctx context.Context, spans []spanInfo, parent []
 			hi++
 		}
 		g.reset(spans, order[lo:hi], mem.lookup(spans[order[lo]].trace, now))
-		p.dedupeTrace(ctx, g)
+		if p.cfg.DedupeUsage {
+			p.dedupeTrace(ctx, g)
+		}
+		creditGuardrails(g)
 		mem.add(spans[order[lo]].trace, now, g.remember())
 		lo = hi
 	}
@@ -168,6 +169,7 @@ func memoOf(s *spanInfo) memo {
 	switch {
 	case s.guardrail:
 		m.role = roleGuardrail
+		m.evaluator = s.evaluator
 	case s.hasUsage:
 		m.role = roleBilled
 	case s.repeat:
@@ -190,6 +192,16 @@ func (g *traceGroup) remember() []memo {
 	return g.out
 }
 
+// dedupeTrace makes sure each provider call's usage is priced once,
+// whichever of its spans arrives first and however they were batched.
+// Spans of one call are found by relation: a framework wrapper around the
+// call (Traceloop workflow or task, OpenInference CHAIN or AGENT, an agent
+// run), a second instrumentation layer on the same HTTP call (parent and
+// child, or siblings from two libraries overlapping in time), or the same
+// response id. The span that keeps the usage is, among the spans seen
+// together, the innermost non-wrapper with the most faithful token counts;
+// a span related to one already priced (in this batch or remembered from
+// an earlier request) moves its usage to aiops.usage.repeated.*.
 func (p *traceProcessor) dedupeTrace(ctx context.Context, g *traceGroup) {
 	for n, i := range g.batch {
 		if s := &g.spans[i]; s.hasUsage && !s.vercelWrapper {
@@ -444,4 +456,85 @@ func (p *traceProcessor) agents(spans []spanInfo, parent []int) {
 			attrs.PutBool(genai.AIOpsAgentApproval, true)
 		}
 	}
+}
+
+// creditGuardrails credits a guardrail or evaluator to the model calls it
+// wraps, else to the call it follows (the last call of the trace that
+// ended before it started), whichever arrives first: the guardrail names
+// its calls in aiops.guardrail.targets, and a call still in this batch gets
+// framework.guardrail or framework.evaluator in aiops.policy.flags.
+func creditGuardrails(g *traceGroup) {
+	followed := func(gr int) int {
+		best := -1
+		for c := range g.nodes {
+			x := &g.nodes[c]
+			if x.call && x.end <= g.nodes[gr].start && !g.isAncestor(gr, c) && (best < 0 || x.end > g.nodes[best].end) {
+				best = c
+			}
+		}
+		return best
+	}
+	for n, i := range g.batch {
+		s := &g.spans[i]
+		if !s.guardrail {
+			continue
+		}
+		var targets []int
+		if !s.evaluator {
+			// A guardrail wraps the call it protects; an evaluator's own
+			// calls are its judge, not what it judges.
+			for c := range g.nodes {
+				if g.nodes[c].call && g.isAncestor(n, c) {
+					targets = append(targets, c)
+				}
+			}
+		}
+		if len(targets) == 0 {
+			if c := followed(n); c >= 0 {
+				targets = append(targets, c)
+			}
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		ids := s.span.Attributes().PutEmptySlice(genai.AIOpsGuardrailTargets)
+		for _, c := range targets {
+			ids.AppendEmpty().SetStr(g.nodes[c].id.String())
+			if c < len(g.batch) {
+				flagChecked(&g.spans[g.batch[c]], s.evaluator)
+			}
+		}
+	}
+	// Calls of this batch that a guardrail of an earlier request checked.
+	for c, i := range g.batch {
+		if !g.nodes[c].call {
+			continue
+		}
+		for m := len(g.batch); m < len(g.nodes); m++ {
+			x := &g.nodes[m]
+			if x.role == roleGuardrail && (!x.evaluator && g.isAncestor(m, c) || followed(m) == c) {
+				flagChecked(&g.spans[i], x.evaluator)
+			}
+		}
+	}
+}
+
+// flagChecked adds the framework signal to a call's policy flags.
+func flagChecked(s *spanInfo, evaluator bool) {
+	flag := "framework.guardrail"
+	if evaluator {
+		flag = "framework.evaluator"
+	}
+	attrs := s.span.Attributes()
+	v, ok := attrs.Get(genai.AIOpsPolicyFlags)
+	if !ok || v.Type() != pcommon.ValueTypeSlice {
+		v = attrs.PutEmpty(genai.AIOpsPolicyFlags)
+		v.SetEmptySlice()
+	}
+	for _, f := range v.Slice().All() {
+		if f.Str() == flag {
+			return
+		}
+	}
+	v.Slice().AppendEmpty().SetStr(flag)
 }

@@ -1,6 +1,10 @@
 package aitrace
 
-import "testing"
+import (
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
 
 func TestIdentifyProviderModelOperation(t *testing.T) {
 	for _, tc := range []struct {
@@ -121,4 +125,76 @@ func TestLangfuseObservations(t *testing.T) {
 			t.Fatalf("status %v", span.Status().Code())
 		}
 	})
+}
+
+// OpenInference guardrail and evaluator spans, shaped as in
+// test/conformance/testdata/openinference-guardrail.
+func TestGuardrailsCreditedToTheirCalls(t *testing.T) {
+	llm := func(id, parent byte, start, end int64) spanSpec {
+		return spanSpec{name: "OpenAI Chat Completions", id: id, parent: parent, start: start, end: end, scope: "oi",
+			attrs: map[string]any{"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini", "llm.token_count.prompt": int64(10), "llm.token_count.completion": int64(2)}}
+	}
+	guard := spanSpec{name: "input-guardrail", id: 2, parent: 1, start: 1, end: 5, scope: "openinference-core", attrs: map[string]any{"openinference.span.kind": "GUARDRAIL", "input.value": "hi"}}
+	eval := spanSpec{name: "pii-output-evaluator", id: 4, parent: 1, start: 6, end: 7, scope: "openinference-core", attrs: map[string]any{"openinference.span.kind": "EVALUATOR",
+		"evaluations.0.evaluation.name": "pii_leak", "evaluations.0.evaluation.label": "leaked"}}
+	targets := func(sp ptrace.Span) []any {
+		if v, ok := sp.Attributes().Get("aiops.guardrail.targets"); ok {
+			return v.Slice().AsRaw()
+		}
+		return nil
+	}
+	t.Run("in one request", func(t *testing.T) {
+		spans := spansOf(newHarness(t, nil).run(batchOf(t, llm(3, 2, 2, 4), guard, eval)))
+		if f := flagsOf(spans[0].Attributes()); !contains(f, "framework.guardrail") || !contains(f, "framework.evaluator") {
+			t.Fatalf("call flags %v", f)
+		}
+		if _, ok := spans[1].Attributes().Get("gen_ai.operation.name"); ok {
+			t.Fatal("a guardrail became a model call")
+		}
+		if got := targets(spans[1]); len(got) != 1 || got[0] != sid(3).String() {
+			t.Fatalf("guardrail targets %v", got)
+		}
+		if got := targets(spans[2]); len(got) != 1 || got[0] != sid(3).String() {
+			t.Fatalf("evaluator targets %v", got)
+		}
+	})
+	t.Run("call first, guardrail and evaluator in later requests", func(t *testing.T) {
+		send := newHarness(t, nil).start()
+		send(batchOf(t, llm(3, 2, 2, 4)))
+		if got := targets(spansOf(send(batchOf(t, guard)))[0]); len(got) != 1 || got[0] != sid(3).String() {
+			t.Fatalf("guardrail targets %v", got)
+		}
+		if got := targets(spansOf(send(batchOf(t, eval)))[0]); len(got) != 1 || got[0] != sid(3).String() {
+			t.Fatalf("evaluator targets %v", got)
+		}
+	})
+	t.Run("guardrail first, its call later", func(t *testing.T) {
+		send := newHarness(t, nil).start()
+		send(batchOf(t, guard))
+		if f := flagsOf(spansOf(send(batchOf(t, llm(3, 2, 2, 4))))[0].Attributes()); !contains(f, "framework.guardrail") {
+			t.Fatalf("call flags %v", f)
+		}
+	})
+	t.Run("an LLM judge's own call is not what it judged", func(t *testing.T) {
+		judge := spanSpec{name: "faithfulness-judge", id: 5, parent: 1, start: 6, end: 9, scope: "openinference-core", attrs: map[string]any{"openinference.span.kind": "EVALUATOR"}}
+		byID := map[byte]ptrace.Span{}
+		for _, sp := range spansOf(newHarness(t, nil).run(batchOf(t, llm(3, 1, 2, 4), judge, llm(6, 5, 7, 8)))) {
+			byID[sp.SpanID()[7]] = sp
+		}
+		if got := targets(byID[5]); len(got) != 1 || got[0] != sid(3).String() {
+			t.Fatalf("judge targets %v, want the app's call", got)
+		}
+		if f := flagsOf(byID[6].Attributes()); contains(f, "framework.evaluator") {
+			t.Fatal("the judge's own call credited as evaluated")
+		}
+	})
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

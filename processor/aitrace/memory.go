@@ -53,6 +53,7 @@ type memo struct {
 	call       bool // a model call (chat, completion, embeddings)
 	estimated  bool // its counts are a library's estimate: they cannot match another layer's
 	content    bool // it carried message content
+	evaluator  bool // a guardrail that evaluates rather than filters
 }
 
 // memoRole says what a remembered span was to the pricing.

@@ -239,14 +239,18 @@ func (p *traceProcessor) wrapperKind(w *workspace, attrs pcommon.Map, info *span
 		switch v.Str() {
 		case "CHAIN", "AGENT":
 			info.wrapper = true
-		case "GUARDRAIL", "EVALUATOR":
+		case "GUARDRAIL":
 			info.guardrail = true
+		case "EVALUATOR":
+			info.guardrail, info.evaluator = true, true
 		}
 	}
 	if v, ok := w.get(attrs, tLangfuseType); ok {
 		switch strings.ToLower(v.Str()) {
-		case "guardrail", "evaluator":
+		case "guardrail":
 			info.guardrail = true
+		case "evaluator":
+			info.guardrail, info.evaluator = true, true
 		}
 	}
 	if v, ok := w.get(attrs, tTraceloopKind); ok {

@@ -54,6 +54,7 @@ type spanInfo struct {
 	hasUsage      bool
 	repeat        bool // its usage was moved to aiops.usage.repeated.*
 	guardrail     bool // a guardrail or evaluator: never a model call
+	evaluator     bool // an evaluator (a guardrail that judges, not filters)
 	estimated     bool // its usage is a library's estimate
 	content       bool // it carries message content
 	wrapper       bool // aggregates its children's work
