@@ -2,8 +2,9 @@ package aitrace
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,8 +83,8 @@ func (p *traceProcessor) byTrace(ctx context.Context, spans []spanInfo) {
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool {
-		return bytes.Compare(spans[order[a]].trace[:], spans[order[b]].trace[:]) < 0
+	slices.SortStableFunc(order, func(a, b int) int {
+		return bytes.Compare(spans[a].trace[:], spans[b].trace[:])
 	})
 	g := &p.groupScratch
 	now := clock().UnixNano()
@@ -95,12 +96,13 @@ func (p *traceProcessor) byTrace(ctx context.Context, spans []spanInfo) {
 		for hi < len(order) && spans[order[hi]].trace == spans[order[lo]].trace {
 			hi++
 		}
-		g.reset(spans, order[lo:hi], mem.lookup(spans[order[lo]].trace, now))
+		known := mem.lookup(spans[order[lo]].trace, now)
+		g.reset(spans, order[lo:hi], known)
 		if p.cfg.DedupeUsage {
 			p.dedupeTrace(ctx, g)
 		}
 		creditGuardrails(g)
-		mem.add(spans[order[lo]].trace, now, g.remember())
+		mem.add(spans[order[lo]].trace, now, g.nodes[len(g.batch):], g.remember())
 		lo = hi
 	}
 }
@@ -213,18 +215,23 @@ func (p *traceProcessor) dedupeTrace(ctx context.Context, g *traceGroup) {
 	}
 	// Preference: calls before wrappers, faithful counts first, then the
 	// innermost span, then the earliest.
-	sort.SliceStable(g.cands, func(a, b int) bool {
-		x, y := &g.nodes[g.cands[a]], &g.nodes[g.cands[b]]
-		switch {
-		case x.wrapper != y.wrapper:
-			return !x.wrapper
-		case x.fidelity != y.fidelity:
-			return x.fidelity > y.fidelity
-		case g.depth[g.cands[a]] != g.depth[g.cands[b]]:
-			return g.depth[g.cands[a]] > g.depth[g.cands[b]]
-		}
-		return x.start < y.start
-	})
+	if len(g.cands) > 1 {
+		slices.SortStableFunc(g.cands, func(a, b int) int {
+			x, y := &g.nodes[a], &g.nodes[b]
+			switch {
+			case x.wrapper != y.wrapper:
+				if x.wrapper {
+					return 1
+				}
+				return -1
+			case x.fidelity != y.fidelity:
+				return int(y.fidelity) - int(x.fidelity)
+			case g.depth[a] != g.depth[b]:
+				return g.depth[b] - g.depth[a]
+			}
+			return cmp.Compare(x.start, y.start)
+		})
+	}
 	for _, c := range g.cands {
 		repeats, reason := -1, ""
 		for _, b := range g.billed {

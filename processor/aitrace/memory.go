@@ -1,6 +1,7 @@
 package aitrace
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -8,38 +9,58 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// recentSpans remembers, per trace, the GenAI spans this processor passed
-// within the last window, so that the spans of one provider call recognise
+// recentSpans remembers the GenAI spans this processor passed within the
+// last window, by trace, so that the spans of one provider call recognise
 // each other when they arrive in different requests: SDKs export a child
 // before its parent, serverless apps send one span per request, and two
 // instrumentation layers may use two exporters.
 //
-// It is bounded twice: a trace is forgotten window after it was last
-// touched, and the oldest traces go first once maxSpans are remembered.
-// Memory is lost on restart, and replicas each remember only what they saw.
+// It is a ring of at most maxSpans entries; the oldest are overwritten
+// first, and an entry older than window is ignored. A table of buckets by
+// trace id points at the newest entry of each bucket, and each entry at
+// the previous one of its bucket, so a trace's entries are found by walking
+// one short chain. Nothing is allocated per span once the ring has grown,
+// and no map is probed. Memory is lost on restart, and replicas each
+// remember only what they saw.
 type recentSpans struct {
 	mu       sync.Mutex
-	traces   map[pcommon.TraceID]*traceMemo
-	fifo     []fifoEntry // insertion order, for eviction
-	head     int         // first live entry of fifo
-	spans    int         // remembered spans in total
+	keys     []slotKey // what a lookup walks: small, so it stays in cache
+	memos    []slotMemo
+	next     int     // the slot written next
+	buckets  []int32 // newest slot of each bucket, or -1
+	mask     uint64
+	seq      uint64
+	epoch    int64 // unix ns that touched counts seconds from
 	maxSpans int
-	window   time.Duration
-	evicted  int64 // spans forgotten early because of maxSpans
+	window   int64
+	evicted  int64  // entries overwritten while still inside the window
+	scratch  []memo // lookup's result, valid until the next call
+	// seen is a filter of the traces written lately, one bit per trace
+	// hash in two generations that each live for maxSpans writes: most
+	// traces are new, and a clear bit answers them without touching the
+	// ring.
+	seen    [2][]uint64
+	cur     int
+	written int // writes into seen[cur]
 }
 
-type traceMemo struct {
-	spans   []memo
-	touched int64 // unix ns of the last insertion
+// slotKey is the part of an entry a lookup reads for every entry it passes.
+type slotKey struct {
+	seq     uint64 // write order; 0 for a slot never written
+	tag     uint32 // high bits of the trace's hash: a cheap first compare
+	chain   int32  // the bucket's previous slot, or -1
+	bucket  uint32 // the bucket it was written in
+	touched uint32 // seconds after epoch
 }
 
-type fifoEntry struct {
-	trace   pcommon.TraceID
-	touched int64
+// slotMemo is the part read only for the trace looked up.
+type slotMemo struct {
+	memo
+	trace pcommon.TraceID
 }
 
 // memo is what a later span needs to know of an earlier one: how they are
-// related and whether it carries the call's usage. 56 bytes.
+// related and whether it carries the call's usage.
 type memo struct {
 	id, parent pcommon.SpanID
 	start, end int64
@@ -68,83 +89,123 @@ const (
 )
 
 func newRecentSpans(maxSpans int, window time.Duration) *recentSpans {
-	return &recentSpans{traces: map[pcommon.TraceID]*traceMemo{}, maxSpans: maxSpans, window: window}
+	r := &recentSpans{maxSpans: maxSpans, window: int64(window / time.Second), epoch: clock().UnixNano()}
+	if maxSpans > 0 {
+		// A bucket per four entries: the table stays small enough for the
+		// cache, and chains stay short.
+		n := 1
+		for n*4 < maxSpans {
+			n <<= 1
+		}
+		r.buckets = make([]int32, n)
+		for i := range r.buckets {
+			r.buckets[i] = -1
+		}
+		r.mask = uint64(n - 1)
+		for g := range r.seen {
+			r.seen[g] = make([]uint64, max(n*16/64, 1)) // 4 bits per entry
+		}
+	}
+	return r
 }
 
-// lookup returns the remembered spans of a trace. The caller holds mu.
+func (r *recentSpans) seenBit(h uint64) (word int, bit uint64) {
+	i := h & uint64(len(r.seen[0])*64-1)
+	return int(i / 64), 1 << (i % 64)
+}
+
+// maybe reports whether a trace may have entries; false is certain.
+func (r *recentSpans) maybe(h uint64) bool {
+	w, bit := r.seenBit(h)
+	return r.seen[0][w]&bit != 0 || r.seen[1][w]&bit != 0
+}
+
+func (r *recentSpans) mark(h uint64) {
+	if r.written >= r.maxSpans {
+		r.cur ^= 1
+		clear(r.seen[r.cur])
+		r.written = 0
+	}
+	w, bit := r.seenBit(h)
+	r.seen[r.cur][w] |= bit
+	r.written++
+}
+
+// hashOf hashes a trace id. Ids should be random but are not always (some
+// generators count), so both halves are mixed.
+func hashOf(t pcommon.TraceID) uint64 {
+	h := binary.LittleEndian.Uint64(t[:8])*0x9E3779B97F4A7C15 ^ binary.LittleEndian.Uint64(t[8:])*0xC2B2AE3D27D4EB4F
+	h ^= h >> 31
+	return h * 0x94D049BB133111EB
+}
+
+func (r *recentSpans) secs(now int64) uint32 {
+	return uint32(max(now-r.epoch, 0) / int64(time.Second))
+}
+
+// lookup returns the remembered spans of a trace, newest first. The
+// caller holds mu; the result is valid until the next call.
 func (r *recentSpans) lookup(t pcommon.TraceID, now int64) []memo {
-	tm, ok := r.traces[t]
-	if !ok || now-tm.touched > int64(r.window) {
+	r.scratch = r.scratch[:0]
+	if r.maxSpans <= 0 {
 		return nil
 	}
-	return tm.spans
+	h := hashOf(t)
+	if !r.maybe(h) {
+		return nil
+	}
+	b, tag, at := uint32((h>>32)&r.mask), uint32(h), r.secs(now)
+	seq := ^uint64(0)
+	for i := r.buckets[b]; i >= 0; {
+		k := &r.keys[i]
+		// The chain ends at a slot rewritten since (another bucket, or a
+		// newer write) or older than the window.
+		if k.bucket != b || k.seq >= seq || int64(at)-int64(k.touched) > r.window {
+			break
+		}
+		if k.tag == tag && r.memos[i].trace == t {
+			r.scratch = append(r.scratch, r.memos[i].memo)
+		}
+		seq, i = k.seq, k.chain
+	}
+	return r.scratch
 }
 
-// add remembers spans of one trace. The caller holds mu.
-func (r *recentSpans) add(t pcommon.TraceID, now int64, ms []memo) {
-	if len(ms) == 0 || r.maxSpans <= 0 {
+// add remembers spans of one trace; known is what lookup returned for it
+// in this same hold of mu. A span seen again (a re-sent request) keeps its
+// first entry. The caller holds mu.
+func (r *recentSpans) add(t pcommon.TraceID, now int64, known, ms []memo) {
+	if r.maxSpans <= 0 {
 		return
 	}
-	r.expire(now)
-	tm, ok := r.traces[t]
-	if !ok || now-tm.touched > int64(r.window) {
-		if ok {
-			r.spans -= len(tm.spans)
-		}
-		tm = &traceMemo{}
-		r.traces[t] = tm
-	}
+	h := hashOf(t)
+	b, tag, at := uint32((h>>32)&r.mask), uint32(h), r.secs(now)
 	for _, m := range ms {
-		replaced := false
-		for i := range tm.spans {
-			if tm.spans[i].id == m.id {
-				// A span seen again (a re-sent request) keeps its first role.
-				replaced = true
+		dup := false
+		for k := range known {
+			if known[k].id == m.id {
+				dup = true
 				break
 			}
 		}
-		if !replaced {
-			tm.spans = append(tm.spans, m)
-			r.spans++
+		if dup {
+			continue
 		}
-	}
-	tm.touched = now
-	r.fifo = append(r.fifo, fifoEntry{trace: t, touched: now})
-	for r.spans > r.maxSpans && r.head < len(r.fifo) {
-		r.evictFront(true)
-	}
-	r.compact()
-}
-
-// expire forgets traces untouched for longer than the window.
-func (r *recentSpans) expire(now int64) {
-	for r.head < len(r.fifo) && now-r.fifo[r.head].touched > int64(r.window) {
-		r.evictFront(false)
-	}
-}
-
-func (r *recentSpans) evictFront(early bool) {
-	e := r.fifo[r.head]
-	r.fifo[r.head] = fifoEntry{}
-	r.head++
-	tm, ok := r.traces[e.trace]
-	if !ok || tm.touched != e.touched {
-		return // touched again since: a later entry stands for it
-	}
-	r.spans -= len(tm.spans)
-	if early {
-		r.evicted += int64(len(tm.spans))
-	}
-	delete(r.traces, e.trace)
-}
-
-// compact drops the consumed front of the fifo once it is half the slice.
-func (r *recentSpans) compact() {
-	if r.head > 1024 && r.head*2 > len(r.fifo) {
-		n := copy(r.fifo, r.fifo[r.head:])
-		clear(r.fifo[n:])
-		r.fifo = r.fifo[:n]
-		r.head = 0
+		i := r.next
+		if i == len(r.keys) {
+			r.keys = append(r.keys, slotKey{})
+			r.memos = append(r.memos, slotMemo{})
+		} else if old := &r.keys[i]; old.seq != 0 && int64(at)-int64(old.touched) <= r.window {
+			r.evicted++
+		}
+		r.seq++
+		r.keys[i] = slotKey{seq: r.seq, tag: tag, chain: r.buckets[b], bucket: b, touched: at}
+		r.memos[i] = slotMemo{memo: m, trace: t}
+		r.buckets[b] = int32(i)
+		r.mark(h)
+		if r.next = i + 1; r.next == r.maxSpans {
+			r.next = 0
+		}
 	}
 }
 

@@ -177,7 +177,7 @@ func BenchmarkSpanMemory(b *testing.B) {
 				for j := range ms {
 					ms[j] = memo{id: pcommon.SpanID{byte(j + 1)}, role: roleBilled}
 				}
-				r.add(t, int64(i), ms)
+				r.add(t, int64(i), nil, ms)
 			}
 			runtime.GC()
 			runtime.ReadMemStats(&after)
