@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
@@ -33,6 +34,9 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_action"), wantErr: `secret.jwt: unknown action "obliterate"`},
 		{id: component.NewIDWithName(metadata.Type, "bad_dialect"), wantErr: `dialects: unknown dialect "klingon"`},
 		{id: component.NewIDWithName(metadata.Type, "self_map"), wantErr: `maps to itself`},
+		{id: component.NewIDWithName(metadata.Type, "joins"), want: &Config{KeepOriginalKeys: true}},
+		{id: component.NewIDWithName(metadata.Type, "bad_wait"), wantErr: "join.logs_wait: must be between 0 (off) and 1m"},
+		{id: component.NewIDWithName(metadata.Type, "memory_without_window"), wantErr: "span_memory.window: must be positive"},
 	}
 	for _, c := range cases {
 		t.Run(c.id.String(), func(t *testing.T) {
@@ -57,6 +61,12 @@ func TestLoadConfig(t *testing.T) {
 			got := cfg.(*Config)
 			if got.KeepOriginalKeys != c.want.KeepOriginalKeys || len(got.Dialects) != len(c.want.Dialects) || len(got.CustomMappings) != len(c.want.CustomMappings) {
 				t.Fatalf("got %+v want %+v", got, c.want)
+			}
+			if c.id.Name() == "joins" {
+				want := JoinConfig{LogsWait: 2 * time.Second, ParentWait: 500 * time.Millisecond, MaxHeld: 1000}
+				if got.Join != want || got.SpanMemory != (SpanMemoryConfig{MaxSpans: 50000, Window: 2 * time.Minute}) {
+					t.Fatalf("joins config %+v %+v", got.Join, got.SpanMemory)
+				}
 			}
 			if c.id.Name() == "policy" {
 				acts, err := got.actions()

@@ -190,3 +190,36 @@ func BenchmarkSpanMemory(b *testing.B) {
 		})
 	}
 }
+
+// The memory costs at most 200 bytes per remembered span and never holds
+// more than max_spans, however many traces pass.
+func TestSpanMemoryCost(t *testing.T) {
+	const maxSpans = 50_000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := newRecentSpans(maxSpans, time.Hour)
+	for i := 0; i < 3*maxSpans; i++ {
+		var tr pcommon.TraceID
+		tr[0], tr[1], tr[2], tr[3] = byte(i), byte(i>>8), byte(i>>16), byte(i>>24)
+		r.add(tr, int64(i), r.lookup(tr, int64(i)), []memo{{id: pcommon.SpanID{1}, role: roleBilled}})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if len(r.keys) != maxSpans || len(r.memos) != maxSpans {
+		t.Fatalf("ring holds %d entries, bound %d", len(r.keys), maxSpans)
+	}
+	if per := float64(after.HeapAlloc-before.HeapAlloc) / maxSpans; per > 200 {
+		t.Fatalf("%.0f bytes per remembered span, bound 200", per)
+	}
+	runtime.KeepAlive(r)
+	// The newest are there, the oldest are gone.
+	n := 3*maxSpans - 1
+	last := pcommon.TraceID{byte(n), byte(n >> 8), byte(n >> 16)}
+	if len(r.lookup(last, 3*maxSpans)) != 1 || len(r.lookup(pcommon.TraceID{}, 3*maxSpans)) != 0 {
+		t.Fatal("ring order not kept")
+	}
+	if r.evicted != 2*maxSpans {
+		t.Fatalf("evicted %d, want %d", r.evicted, 2*maxSpans)
+	}
+}

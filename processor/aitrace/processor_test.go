@@ -1,8 +1,16 @@
 package aitrace
 
 import (
+	"context"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-aiops/otelcol-aiops/processor/aitrace/internal/metadata"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -347,4 +355,70 @@ func TestModelDrift(t *testing.T) {
 	expectAttrs(t, "snapshot", spans[1].Attributes(), map[string]any{"aiops.model.drift": []any{"snapshot_changed"}, "aiops.model.pinned": true})
 	expectAttrs(t, "substituted", spans[2].Attributes(), map[string]any{"aiops.model.drift": []any{"model_substituted", "fingerprint_changed"}, "aiops.model.fingerprint_previous": "fp_a"})
 	expectAttrs(t, "steady", spans[3].Attributes(), map[string]any{"aiops.model.family": "gpt-4o"}, "aiops.model.drift")
+}
+
+// metadata.yaml and the metrics the processor emits stay in step: every
+// metric declared is emitted with exactly its declared attributes.
+func TestTelemetryMatchesMetadata(t *testing.T) {
+	raw, err := os.ReadFile("metadata.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md struct {
+		Telemetry struct {
+			Metrics map[string]struct {
+				Attributes []string `yaml:"attributes"`
+			} `yaml:"metrics"`
+		} `yaml:"telemetry"`
+	}
+	if err := yaml.Unmarshal(raw, &md); err != nil {
+		t.Fatal(err)
+	}
+	cfg := quickConfig()
+	h := newHarness(t, cfg)
+	pl := h.pipelines()
+	inner, outer := twoLayers()
+	outer.attrs["gen_ai.input.messages"] = `[{"role":"user","parts":[{"type":"text","content":"mail jane.doe@example.com"}]}]`
+	outer.attrs["gen_ai.usage.reasoning.output_tokens"] = int64(-1)
+	pl.sendTraces(t, batchOf(t, inner, outer, spanSpec{name: "GET /", id: 9, attrs: map[string]any{"http.route": "/"}}))
+	pl.sendLogs(t, contentLogs(t, 42, userRecord))
+
+	var rm metricdata.ResourceMetrics
+	if err := h.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	emitted := map[string]map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != metadata.ScopeName {
+			continue // the collector's own processor metrics
+		}
+		for _, m := range sm.Metrics {
+			keys := map[string]bool{}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				for _, kv := range dp.Attributes.ToSlice() {
+					keys[string(kv.Key)] = true
+				}
+			}
+			emitted[m.Name] = keys
+		}
+	}
+	for name, decl := range md.Telemetry.Metrics {
+		keys, ok := emitted[name]
+		if !ok {
+			t.Errorf("%s is declared in metadata.yaml but not emitted", name)
+			continue
+		}
+		want := map[string]bool{}
+		for _, a := range decl.Attributes {
+			want[a] = true
+		}
+		if !reflect.DeepEqual(keys, want) {
+			t.Errorf("%s: emitted with attributes %v, metadata.yaml declares %v", name, keys, decl.Attributes)
+		}
+	}
+	for name := range emitted {
+		if _, ok := md.Telemetry.Metrics[name]; !ok {
+			t.Errorf("%s is emitted but not declared in metadata.yaml", name)
+		}
+	}
 }
