@@ -10,7 +10,7 @@ OCB_VERSION := v0.161.0
 TOOLS := $(CURDIR)/.tools/bin
 OCB := $(TOOLS)/builder
 
-.PHONY: all build libchdb ocb generate test fuzz soak bench demo fmt vet clean
+.PHONY: all build libchdb ocb generate test fuzz soak bench demo fmt vet clean captures
 
 all: build
 
@@ -68,3 +68,8 @@ demo: build libchdb
 
 clean:
 	rm -rf bin .tools
+
+# Re-captures the conformance apps' telemetry (needs npm and the registry;
+# the captures are committed, so `make test` does not).
+captures:
+	./test/conformance/capture.sh
