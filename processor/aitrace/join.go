@@ -1,6 +1,7 @@
 package aitrace
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,8 @@ type joiner struct {
 	logs    map[spanKey][]*heldContent // content waiting for its span
 	spans   map[spanKey]*waitingSpan   // spans waiting for their content
 	parents map[spanKey][]*waitingSpan // spans waiting for their parent, by (trace, parent id)
-	sources map[string]*sourceState    // by service and scope
+	sources  map[string]*sourceState // by service and scope
+	services map[string]int64        // service → when it last exported any logs
 	closed  chan struct{}
 	once    sync.Once
 }
@@ -99,25 +101,28 @@ func (g *waitGroup) settle() {
 // sourceState is what a service and scope were seen to do.
 type sourceState struct {
 	lastLogs    int64 // when content logs last came from it (unix ns)
-	noLogsUntil int64 // its spans waited in vain: do not wait before this
+	vain        int   // waits in a row that got no content
+	noLogsUntil int64 // its spans waited in vain too often: do not wait before this
 }
 
 const (
 	maxSources    = 4096
 	sourceMemory  = int64(time.Hour)
 	noLogsBackoff = int64(10 * time.Minute)
+	vainWaits     = 3 // waits in a row without content before the backoff
 )
 
 func newJoiner(cfg JoinConfig) *joiner {
 	return &joiner{cfg: cfg, logs: map[spanKey][]*heldContent{}, spans: map[spanKey]*waitingSpan{},
-		parents: map[spanKey][]*waitingSpan{}, sources: map[string]*sourceState{}, closed: make(chan struct{})}
+		parents: map[spanKey][]*waitingSpan{}, sources: map[string]*sourceState{}, services: map[string]int64{}, closed: make(chan struct{})}
 }
 
 func (j *joiner) close() { j.once.Do(func() { close(j.closed) }) }
 
-// wait blocks until g has nothing outstanding, the deadline, or shutdown.
-// need is whether g had anything outstanding when mu was released.
-func (j *joiner) wait(g *waitGroup, need bool) {
+// wait blocks until g has nothing outstanding, the deadline, shutdown, or
+// the client gave up on its request. need is whether g had anything
+// outstanding when mu was released.
+func (j *joiner) wait(ctx context.Context, g *waitGroup, need bool) {
 	if !need {
 		return
 	}
@@ -127,6 +132,7 @@ func (j *joiner) wait(g *waitGroup, need bool) {
 	case <-g.done:
 	case <-t.C:
 	case <-j.closed:
+	case <-ctx.Done():
 	}
 }
 
@@ -148,25 +154,41 @@ func (j *joiner) source(key string) *sourceState {
 // caller holds mu.
 func (j *joiner) learnSource(key string, now int64) {
 	st := j.source(key)
-	st.lastLogs, st.noLogsUntil = now, 0
+	st.lastLogs, st.vain, st.noLogsUntil = now, 0, 0
+}
+
+// learnService records that a service exports logs at all. The caller
+// holds mu.
+func (j *joiner) learnService(service string, now int64) {
+	if _, ok := j.services[service]; !ok && len(j.services) >= maxSources {
+		clear(j.services)
+	}
+	j.services[service] = now
 }
 
 // expectsLogs reports whether spans of this source should wait for content
-// logs: it sent some within the hour, or its library always does, unless
-// its spans recently waited in vain (an app that exports no logs). The
-// caller holds mu.
-func (j *joiner) expectsLogs(key string, prof *libraryProfile, now int64) bool {
+// logs: it sent some within the hour, or its library always does and the
+// service exports logs, unless its spans waited in vain too often. An app
+// that exports no logs never waits. The caller holds mu.
+func (j *joiner) expectsLogs(service, key string, prof *libraryProfile, now int64) bool {
 	st := j.sources[key]
 	if st != nil && now < st.noLogsUntil {
 		return false
 	}
-	return st != nil && now-st.lastLogs < sourceMemory || prof != nil && prof.contentInLogs
+	if st != nil && now-st.lastLogs < sourceMemory {
+		return true
+	}
+	t, ok := j.services[service]
+	return prof != nil && prof.contentInLogs && ok && now-t < sourceMemory
 }
 
-// waitedInVain stops waiting on a source whose spans got no logs. The
-// caller holds mu.
+// waitedInVain counts a wait that got no content, and stops waiting on the
+// source after several in a row. The caller holds mu.
 func (j *joiner) waitedInVain(key string, now int64) {
-	j.source(key).noLogsUntil = now + noLogsBackoff
+	st := j.source(key)
+	if st.vain++; st.vain >= vainWaits {
+		st.vain, st.noLogsUntil = 0, now+noLogsBackoff
+	}
 }
 
 // attributionKeys are copied from a parent span onto a provider SDK's
@@ -226,7 +248,7 @@ func attach(span ptrace.Span, got []*heldContent) {
 // log records brought, waits for content a span's source is known to send
 // as logs, and copies a parent's attribution onto a provider SDK span that
 // arrived without its parent. It returns at once when nothing can join.
-func (p *traceProcessor) joinTraces(td ptrace.Traces) {
+func (p *traceProcessor) joinTraces(ctx context.Context, td ptrace.Traces) {
 	j := p.join
 	rss := td.ResourceSpans()
 	now := clock().UnixNano()
@@ -238,7 +260,7 @@ func (p *traceProcessor) joinTraces(td ptrace.Traces) {
 			for _, ss := range rs.ScopeSpans().All() {
 				name := ss.Scope().Name()
 				prof := profileFor(name)
-				if j.cfg.LogsWait > 0 && j.expectsLogs(sourceKey(service, name), prof, now) || j.cfg.ParentWait > 0 && prof != nil && prof.innerLayer {
+				if j.cfg.LogsWait > 0 && j.expectsLogs(service, sourceKey(service, name), prof, now) || j.cfg.ParentWait > 0 && prof != nil && prof.innerLayer {
 					active = true
 					break
 				}
@@ -258,7 +280,7 @@ func (p *traceProcessor) joinTraces(td ptrace.Traces) {
 			scope := ss.Scope().Name()
 			prof := profileFor(scope)
 			src := sourceKey(service, scope)
-			learned := j.cfg.LogsWait > 0 && j.expectsLogs(src, prof, now)
+			learned := j.cfg.LogsWait > 0 && j.expectsLogs(service, src, prof, now)
 			for _, span := range ss.Spans().All() {
 				key := spanKey{span.TraceID(), span.SpanID()}
 				if ws := j.parents[key]; len(ws) > 0 {
@@ -308,7 +330,7 @@ func (p *traceProcessor) joinTraces(td ptrace.Traces) {
 	}
 	need := g.outstanding > 0
 	j.mu.Unlock()
-	j.wait(g, need)
+	j.wait(ctx, g, need)
 	j.mu.Lock()
 	for _, ws := range waiting {
 		if ws.settled {

@@ -131,6 +131,14 @@ func TestContentFromLogRecords(t *testing.T) {
 	t.Run("records after their span, in another request", func(t *testing.T) {
 		h := newHarness(t, joinConfig())
 		pl := h.pipelines()
+		// The service's app logs show it exports logs: its spans wait.
+		appLog := plog.NewLogs()
+		rl := appLog.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "shop")
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("order 42 placed")
+		if out := pl.sendLogs(t, appLog); out.LogRecordCount() != 1 {
+			t.Fatal("an app log was not passed on")
+		}
 		span := async(func() ptrace.Span { return pl.sendTraces(t, officialSpan(1)) })
 		time.Sleep(100 * time.Millisecond)
 		if n := pl.sendLogs(t, contentLogs(t, 1, userRecord, choiceRecord)).LogRecordCount(); n != 0 {
@@ -188,10 +196,16 @@ func TestContentFromLogRecords(t *testing.T) {
 		cfg.Join.LogsWait = 50 * time.Millisecond
 		h := newHarness(t, cfg)
 		pl := h.pipelines()
-		pl.sendTraces(t, officialSpan(1)) // its app exports no logs
+		pl.sendTraces(t, officialSpan(1)) // nothing was waited for: the service exports no logs yet
 		p := sharedProcessorFor(t, cfg)
 		p.join.mu.Lock()
-		expects := p.join.expectsLogs(sourceKey("shop", officialScope), profileFor(officialScope), clock().UnixNano())
+		p.join.learnService("shop", clock().UnixNano())
+		p.join.mu.Unlock()
+		for i := 0; i < vainWaits; i++ {
+			pl.sendTraces(t, officialSpan(byte(10+i)))
+		}
+		p.join.mu.Lock()
+		expects := p.join.expectsLogs("shop", sourceKey("shop", officialScope), profileFor(officialScope), clock().UnixNano())
 		p.join.mu.Unlock()
 		if expects {
 			t.Fatal("still waiting on a source that sent no logs")

@@ -26,10 +26,11 @@ type contentLog struct {
 // reason, so the exporter stores them as events.
 func (p *traceProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var recs []contentLog
-	var sources []string
+	var sources, services []string
 	byKey := map[spanKey]*heldContent{}
 	for _, rl := range ld.ResourceLogs().All() {
 		service := strAttr(rl.Resource().Attributes(), "service.name")
+		services = append(services, service)
 		for _, sl := range rl.ScopeLogs().All() {
 			learned := false
 			for _, lr := range sl.LogRecords().All() {
@@ -53,15 +54,19 @@ func (p *traceProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 			}
 		}
 	}
-	if len(recs) == 0 {
-		return ld, nil
-	}
 	j := p.join
 	now := clock().UnixNano()
+	j.mu.Lock()
+	for _, s := range services {
+		j.learnService(s, now)
+	}
+	if len(recs) == 0 {
+		j.mu.Unlock()
+		return ld, nil
+	}
 	g := newWaitGroup()
 	// Decide per span: every record of one span shares its fate.
 	outcome := map[*heldContent]string{}
-	j.mu.Lock()
 	for _, s := range sources {
 		j.learnSource(s, now)
 	}
@@ -92,7 +97,7 @@ func (p *traceProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 	}
 	need := g.outstanding > 0
 	j.mu.Unlock()
-	j.wait(g, need)
+	j.wait(ctx, g, need)
 	j.mu.Lock()
 	for key, h := range byKey {
 		if h.group == nil {

@@ -269,7 +269,7 @@ func cachedOpt(m *sync.Map, build func() metric.MeasurementOption, key string) m
 
 func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	if p.cfg.Join.LogsWait > 0 || p.cfg.Join.ParentWait > 0 {
-		p.joinTraces(td)
+		p.joinTraces(ctx, td)
 	}
 	var nOther int64
 	var w *workspace

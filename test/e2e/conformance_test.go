@@ -269,6 +269,19 @@ func replayCaptures(t *testing.T, caps []*capture, reqs []request, inFlight int)
 		}
 		return nil
 	}
+	// A running service has exported logs before (its logs go out every
+	// second, its spans every five): each app that exports logs first sends
+	// an ordinary log line, as it would have long before these calls.
+	for _, c := range caps {
+		for _, ld := range c.logs[:min(1, len(c.logs))] {
+			hello := plog.NewLogs()
+			rl := hello.ResourceLogs().AppendEmpty()
+			ld.ResourceLogs().At(0).Resource().CopyTo(rl.Resource())
+			rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("service started")
+			b, _ := plogotlp.NewExportRequestFromLogs(hello).MarshalProto()
+			must(t, send(request{path: "/v1/logs", body: b}))
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(reqs))
 	for _, list := range streams {
@@ -286,9 +299,7 @@ func replayCaptures(t *testing.T, caps []*capture, reqs []request, inFlight int)
 						errs <- err
 					}
 				}()
-				if inFlight > 1 {
-					time.Sleep(time.Millisecond) // keep the start order
-				}
+				time.Sleep(time.Millisecond) // keep the start order
 			}
 			inner.Wait()
 		}()
