@@ -23,16 +23,16 @@ import (
 // only after that, so nothing is held in memory that the client believes
 // stored. What never meets is passed on as it is and counted.
 type joiner struct {
-	mu      sync.Mutex
-	cfg     JoinConfig
-	held    int
-	logs    map[spanKey][]*heldContent // content waiting for its span
-	spans   map[spanKey]*waitingSpan   // spans waiting for their content
-	parents map[spanKey][]*waitingSpan // spans waiting for their parent, by (trace, parent id)
-	sources  map[string]*sourceState // by service and scope
-	services map[string]int64        // service → when it last exported any logs
-	closed  chan struct{}
-	once    sync.Once
+	mu       sync.Mutex
+	cfg      JoinConfig
+	held     int
+	logs     map[spanKey][]*heldContent // content waiting for its span
+	spans    map[spanKey]*waitingSpan   // spans waiting for their content
+	parents  map[spanKey][]*waitingSpan // spans waiting for their parent, by (trace, parent id)
+	sources  map[string]*sourceState    // by service and scope
+	services map[string]int64           // service → when it last exported any logs
+	closed   chan struct{}
+	once     sync.Once
 }
 
 // heldContent is the content of one log request's records for one span.
