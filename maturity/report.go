@@ -13,6 +13,9 @@ const (
 	StatusNA          = "n/a"
 	StatusDeclared    = "declared"
 	StatusNotDeclared = "not_declared"
+	// StatusNotMeasurable: not met, and an instrumentation gap hides the
+	// evidence; it never counts as met.
+	StatusNotMeasurable = "not_measurable"
 )
 
 // Report is one scoring run over every workload in the window.
@@ -67,9 +70,15 @@ func (w *WorkloadReport) Score(framework string) *FrameworkScore {
 
 // FrameworkScore is the stage reached in one framework and why.
 type FrameworkScore struct {
-	Framework   string         `json:"framework"`
-	Stage       int            `json:"stage"`
-	StageName   string         `json:"stage_name"`
+	Framework string `json:"framework"`
+	Stage     int    `json:"stage"`
+	StageName string `json:"stage_name"`
+	// PossibleStage is the stage reached if every not-measurable signal
+	// were met: what closing the instrumentation gaps could show. It
+	// equals Stage when no gap holds the workload back.
+	PossibleStage     int         `json:"possible_stage"`
+	PossibleStageName string      `json:"possible_stage_name"`
+	Gaps              []GapResult `json:"gaps"`
 	Signals     []SignalResult `json:"signals"`
 	Next        *NextStage     `json:"next"`
 	Domains     []DomainLevel  `json:"domains,omitempty"`
@@ -111,6 +120,20 @@ type SignalResult struct {
 	Advice     string         `json:"advice,omitempty"`
 	Measure    string         `json:"measure,omitempty"`
 	Context    map[string]any `json:"context,omitempty"`
+	// Gaps are the instrumentation gaps that make it not measurable.
+	Gaps []string `json:"gaps,omitempty"`
+	// MinEvidence is the least telemetry that shows the practice.
+	MinEvidence string `json:"min_evidence,omitempty"`
+}
+
+// GapResult is an instrumentation gap present in the workload and the
+// signals it keeps from being measured.
+type GapResult struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Evidence string   `json:"evidence"`
+	Fix      string   `json:"fix"`
+	Signals  []string `json:"signals"`
 }
 
 // NextStage lists the unbuilt items of the stage after the one reached,

@@ -87,9 +87,32 @@ type Signal struct {
 	Evidence string  `yaml:"evidence" json:"evidence,omitempty"`
 	// Advice says what to build when the signal is not met.
 	Advice string `yaml:"advice" json:"advice,omitempty"`
+	// MinEvidence states, from the article, the least telemetry that shows
+	// the practice, so a single probe, a backfill or an unrelated trace does
+	// not (see README.md).
+	MinEvidence string `yaml:"min_evidence" json:"min_evidence,omitempty"`
+	// Gaps name instrumentation gaps that hide this signal: when one is
+	// present and the signal is not met, it is "not measurable", never met.
+	Gaps []string `yaml:"gaps" json:"gaps,omitempty"`
 
 	framework string
 	tmpl      *template.Template
+}
+
+// Gap is an instrumentation gap: telemetry the workload's instrumentation
+// does not report, which keeps some signals from being measured. It is
+// present when its measure compares true against its threshold.
+type Gap struct {
+	ID         string  `yaml:"id" json:"id"`
+	Title      string  `yaml:"title" json:"title"`
+	Measure    string  `yaml:"measure" json:"measure"`
+	Comparison string  `yaml:"comparison" json:"comparison"`
+	Threshold  float64 `yaml:"threshold" json:"threshold"`
+	Evidence   string  `yaml:"evidence" json:"evidence,omitempty"`
+	// Fix says how to close the gap, for each instrumentation it names.
+	Fix string `yaml:"fix" json:"fix"`
+
+	tmpl *template.Template
 }
 
 // Level is one stage of a framework.
@@ -127,6 +150,7 @@ func (f *Framework) Top() int { return f.Levels[len(f.Levels)-1].Level }
 type Rubrics struct {
 	Frameworks []*Framework
 	Measures   map[string]*Measure
+	Gaps       map[string]*Gap
 	Macros     map[string]string
 	// Version is a digest of the rubric files, recorded with every score.
 	Version string
@@ -135,6 +159,7 @@ type Rubrics struct {
 type rubricFile struct {
 	Framework *Framework        `yaml:"framework"`
 	Measures  []*Measure        `yaml:"measures"`
+	Gaps      []*Gap            `yaml:"gaps"`
 	Macros    map[string]string `yaml:"macros"`
 	Signals   []*Signal         `yaml:"signals"`
 }
@@ -212,7 +237,7 @@ func Load(fsys fs.FS) (*Rubrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Rubrics{Measures: map[string]*Measure{}, Macros: map[string]string{}}
+	r := &Rubrics{Measures: map[string]*Measure{}, Gaps: map[string]*Gap{}, Macros: map[string]string{}}
 	for k, v := range builtinMacros {
 		r.Macros[k] = v
 	}
@@ -237,6 +262,12 @@ func Load(fsys fs.FS) (*Rubrics, error) {
 		}
 		for k, v := range f.Macros {
 			r.Macros[k] = v
+		}
+		for _, g := range f.Gaps {
+			if _, dup := r.Gaps[g.ID]; dup {
+				return nil, fmt.Errorf("rubric %s: gap %q defined twice", e.Name(), g.ID)
+			}
+			r.Gaps[g.ID] = g
 		}
 		for _, m := range f.Measures {
 			if _, dup := r.Measures[m.ID]; dup {
@@ -339,6 +370,25 @@ func (r *Rubrics) validate(signals []*Signal) error {
 			}
 		}
 	}
+	for id, g := range r.Gaps {
+		where := fmt.Sprintf("gap %q", id)
+		if !idRE.MatchString(id) || g.Title == "" || g.Fix == "" {
+			errs = append(errs, fmt.Errorf("%s: needs an id matching %s, a title and a fix", where, idRE))
+		}
+		if _, ok := r.Measures[g.Measure]; !ok {
+			errs = append(errs, fmt.Errorf("%s: unknown measure %q", where, g.Measure))
+		}
+		if !comparisons[g.Comparison] {
+			errs = append(errs, fmt.Errorf("%s: comparison %q is not one of >=, >, <=, <, ==, !=", where, g.Comparison))
+		}
+		if g.Evidence != "" {
+			t, err := template.New(id).Funcs(evidenceFuncs).Option("missingkey=zero").Parse(g.Evidence)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: evidence: %w", where, err))
+			}
+			g.tmpl = t
+		}
+	}
 	seen := map[string]bool{}
 	for _, f := range r.Frameworks {
 		if !idRE.MatchString(f.ID) || len(f.Levels) == 0 {
@@ -389,6 +439,14 @@ func (r *Rubrics) validate(signals []*Signal) error {
 			}
 			if s.Title == "" || s.Item == "" {
 				errs = append(errs, fmt.Errorf("%s: title and item are required", where))
+			}
+			for _, g := range s.Gaps {
+				if _, ok := r.Gaps[g]; !ok {
+					errs = append(errs, fmt.Errorf("%s: unknown gap %q", where, g))
+				}
+			}
+			if s.Declared != "" && len(s.Gaps) > 0 {
+				errs = append(errs, fmt.Errorf("%s: a declared signal has no instrumentation gaps", where))
 			}
 			if s.Evidence != "" {
 				t, err := template.New(s.ID).Funcs(evidenceFuncs).Option("missingkey=zero").Parse(s.Evidence)

@@ -157,6 +157,9 @@ func (s *scoring) needed() []*Measure {
 			if sig.Measure != "" {
 				set[sig.Measure] = true
 			}
+			for _, g := range sig.Gaps {
+				set[s.r.Gaps[g].Measure] = true
+			}
 		}
 	}
 	out := make([]*Measure, 0, len(set))
@@ -424,8 +427,11 @@ func (s *scoring) scoreFramework(f *Framework, w string, reg *RegisteredWorkload
 	for _, sig := range f.Signals {
 		fs.Signals = append(fs.Signals, s.evalSignal(sig, w, reg))
 	}
-	fs.Stage = reached(f, fs.Signals, func(*SignalResult) bool { return true })
+	fs.Stage = reached(f, fs.Signals, func(r *SignalResult) bool { return r.Met })
 	fs.StageName = f.LevelName(fs.Stage)
+	fs.PossibleStage = reached(f, fs.Signals, func(r *SignalResult) bool { return r.Met || r.Status == StatusNotMeasurable })
+	fs.PossibleStageName = f.LevelName(fs.PossibleStage)
+	fs.Gaps = s.gapResults(fs.Signals, w)
 	if fs.Stage < f.Top() {
 		fs.Next = nextStage(f, fs.Stage+1, fs.Signals)
 	}
@@ -446,20 +452,57 @@ func (s *scoring) scoreFramework(f *Framework, w string, reg *RegisteredWorkload
 	return fs
 }
 
-// reached is the highest stage whose required signals (among those keep
-// selects) are all met, with every lower stage reached.
-func reached(f *Framework, rs []SignalResult, keep func(*SignalResult) bool) int {
+// reached is the highest stage whose required signals all count as met
+// (by met), with every lower stage reached.
+func reached(f *Framework, rs []SignalResult, met func(*SignalResult) bool) int {
 	stage := 0
 	for _, l := range f.Levels {
 		for i := range rs {
 			r := &rs[i]
-			if r.Stage == l.Level && r.Required && keep(r) && !r.Met {
+			if r.Stage == l.Level && r.Required && !met(r) {
 				return stage
 			}
 		}
 		stage = l.Level
 	}
 	return stage
+}
+
+// gap returns the gap's result for a workload when it is present.
+func (s *scoring) gap(id, w string) (GapResult, bool) {
+	g := s.r.Gaps[id]
+	mv := s.lookup(s.r.Measures[g.Measure], w)
+	if mv.value == nil || !compare(*mv.value, g.Comparison, g.Threshold) {
+		return GapResult{}, false
+	}
+	gr := GapResult{ID: g.ID, Title: g.Title, Fix: g.Fix, Signals: []string{}}
+	gr.Evidence = g.Title
+	if g.tmpl != nil {
+		var b bytes.Buffer
+		if err := g.tmpl.Execute(&b, map[string]any{"Value": *mv.value, "C": mv.ctx, "Workload": w, "Threshold": g.Threshold}); err == nil {
+			gr.Evidence = strings.TrimSpace(b.String())
+		}
+	}
+	return gr, true
+}
+
+// gapResults lists the gaps that made signals not measurable.
+func (s *scoring) gapResults(rs []SignalResult, w string) []GapResult {
+	out := []GapResult{}
+	at := map[string]int{}
+	for _, r := range rs {
+		for _, id := range r.Gaps {
+			i, ok := at[id]
+			if !ok {
+				gr, _ := s.gap(id, w)
+				out = append(out, gr)
+				i = len(out) - 1
+				at[id] = i
+			}
+			out[i].Signals = append(out[i].Signals, r.ID)
+		}
+	}
+	return out
 }
 
 // domainLevel is the highest level at which the domain has signals and every
@@ -609,6 +652,22 @@ func (s *scoring) evalSignal(sig *Signal, w string, reg *RegisteredWorkload) Sig
 		}
 		return m.Title + ": " + r.Display
 	})
+	r.MinEvidence = sig.MinEvidence
+	if r.Status == StatusUnmet {
+		// What the instrumentation does not report is not measured, and
+		// never met: the report tells it from a practice not in place.
+		var why []string
+		for _, id := range sig.Gaps {
+			if gr, ok := s.gap(id, w); ok {
+				r.Gaps = append(r.Gaps, id)
+				why = append(why, gr.Evidence)
+			}
+		}
+		if len(r.Gaps) > 0 {
+			r.Status = StatusNotMeasurable
+			r.Evidence += "; not measurable: " + strings.Join(why, "; ")
+		}
+	}
 	return r
 }
 

@@ -18,16 +18,25 @@ func TestReachedNeedsEveryRequiredSignalAndEveryLowerStage(t *testing.T) {
 		{Stage: 2, Required: false, Met: false},
 		{Stage: 3, Required: true, Met: true}, // met, but stage 2 is not reached
 	}
-	all := func(*SignalResult) bool { return true }
-	if got := reached(f, rs, all); got != 1 {
+	met := func(r *SignalResult) bool { return r.Met }
+	if got := reached(f, rs, met); got != 1 {
 		t.Fatalf("stage %d, want 1", got)
 	}
+	// Not measurable is never met; it only raises the possible stage.
+	rs[1].Status = StatusNotMeasurable
+	if got := reached(f, rs, met); got != 1 {
+		t.Fatalf("stage %d with a not-measurable signal, want 1", got)
+	}
+	possible := func(r *SignalResult) bool { return r.Met || r.Status == StatusNotMeasurable }
+	if got := reached(f, rs, possible); got != 3 {
+		t.Fatalf("possible stage %d, want 3", got)
+	}
 	rs[1].Met = true
-	if got := reached(f, rs, all); got != 3 {
+	if got := reached(f, rs, met); got != 3 {
 		t.Fatalf("stage %d, want 3 (an unmet optional signal does not block)", got)
 	}
 	rs[0].Met = false
-	if got := reached(f, rs, all); got != 0 {
+	if got := reached(f, rs, met); got != 0 {
 		t.Fatalf("stage %d, want 0", got)
 	}
 }

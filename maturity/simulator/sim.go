@@ -323,6 +323,14 @@ type reqCtx struct {
 	cursor       time.Time
 }
 
+// feature is what the request asks for; routing follows it.
+func (rc *reqCtx) feature() string {
+	if rc.idx%10 >= 7 {
+		return "summarize"
+	}
+	return "answer"
+}
+
 type model struct{ provider, name string }
 
 var snapshots = map[string]string{
@@ -515,7 +523,7 @@ func (rc *reqCtx) failing() bool { return !rc.redTeam && (rc.idx*7+rc.day)%33 ==
 func (a *appRun) generate(rc *reqCtx, g genCall) (bool, model) {
 	primary, secondary := a.models()
 	m := primary
-	if a.b.Routing && rc.idx%10 >= 7 {
+	if a.b.Routing && rc.feature() == "summarize" {
 		m, secondary = secondary, primary
 	}
 	fail := rc.failing() && !g.followUp
@@ -540,6 +548,11 @@ func (a *appRun) modelCall(rc *reqCtx, g genCall, m model, fail bool) bool {
 	)
 	if a.b.PromptVersions {
 		attrs = append(attrs, attribute.String("gen_ai.prompt.name", a.app.Name+"-answer"), attribute.String("gen_ai.prompt.version", rc.rel.prompt))
+	}
+	if a.b.Routing {
+		// The router picks the model by feature: summaries go to the
+		// secondary model.
+		attrs = append(attrs, attribute.String("feature", rc.feature()))
 	}
 	_, span := rc.tr.Start(rc.ctx, op+" "+m.name, trace.WithTimestamp(rc.cursor), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	a.stats.Spans++
