@@ -76,14 +76,14 @@ type FrameworkScore struct {
 	// PossibleStage is the stage reached if every not-measurable signal
 	// were met: what closing the instrumentation gaps could show. It
 	// equals Stage when no gap holds the workload back.
-	PossibleStage     int         `json:"possible_stage"`
-	PossibleStageName string      `json:"possible_stage_name"`
-	Gaps              []GapResult `json:"gaps"`
-	Signals     []SignalResult `json:"signals"`
-	Next        *NextStage     `json:"next"`
-	Domains     []DomainLevel  `json:"domains,omitempty"`
-	Previous    *PreviousScore `json:"previous"`
-	Regressions []Regression   `json:"regressions"`
+	PossibleStage     int            `json:"possible_stage"`
+	PossibleStageName string         `json:"possible_stage_name"`
+	Gaps              []GapResult    `json:"gaps"`
+	Signals           []SignalResult `json:"signals"`
+	Next              *NextStage     `json:"next"`
+	Domains           []DomainLevel  `json:"domains,omitempty"`
+	Previous          *PreviousScore `json:"previous"`
+	Regressions       []Regression   `json:"regressions"`
 }
 
 // Signal returns the result of a signal, or nil.
