@@ -45,7 +45,8 @@ type Behaviours struct {
 	Content bool
 	// PromptVersions records gen_ai.prompt.name/version (one per release).
 	PromptVersions bool
-	// OfflineEval evaluates staging runs: "every_release", "first_release" or "".
+	// OfflineEval evaluates staging runs: "every_release", "first_release",
+	// "spot_check" (one check by a person) or "".
 	OfflineEval string
 	// Retrieval adds embeddings and retrieval spans.
 	Retrieval bool
@@ -55,7 +56,8 @@ type Behaviours struct {
 	Budgets bool
 	// Filters runs input and output guardrails (aiops.policy events).
 	Filters bool
-	// RedTeam is "" (none), "once" or "regular" (every three days).
+	// RedTeam is "" (none), "once" (four attacks of two kinds on one day),
+	// "probe" (one attack) or "regular" (every three days).
 	RedTeam string
 	// OnlineEval evaluates a quarter of production calls every day.
 	OnlineEval bool
@@ -75,6 +77,22 @@ type Behaviours struct {
 	Feedback bool
 	// SLO is "" (none declared), "met" or "breached" (declared, too slow).
 	SLO string
+
+	// Behaviours of the adversarial workloads (adversarial.go).
+
+	// AdminRejections answers 401 on an admin route that leads to no model
+	// call, instead of on the chat route.
+	AdminRejections bool
+	// EvalBackfill writes the online evaluations of every production day on
+	// the window's last day.
+	EvalBackfill bool
+	// RandomModels picks each call's model at random among this many.
+	RandomModels int
+	// StreamNoUsage streams the answers without asking for usage.
+	StreamNoUsage bool
+	// Dialect is "" (semconv) or "openinference": what the instrumentation
+	// emits; guardrails then are GUARDRAIL spans around the call.
+	Dialect string
 }
 
 // App is one simulated application.

@@ -148,3 +148,62 @@ func TestReferenceReportRenders(t *testing.T) {
 		}
 	}
 }
+
+// The adversarial workloads score at the stage an auditor reading the
+// articles gives them, in both frameworks: never above it.
+func TestAdversarialAppsScoreAtTheirAuditorStage(t *testing.T) {
+	advs := AdversarialApps()
+	apps := make([]App, len(advs))
+	for i, a := range advs {
+		apps[i] = a.App
+	}
+	rep, _ := simulate(t, "adversarial", apps)
+	for _, a := range advs {
+		w := rep.Workload(a.Name)
+		if w == nil {
+			t.Fatalf("%s: not in the report", a.Name)
+		}
+		possible := a.Possible
+		if possible == 0 {
+			possible = a.Stage
+		}
+		for _, fw := range []string{"llmops", "aiops"} {
+			sc := w.Score(fw)
+			if sc.Stage != a.Stage {
+				t.Errorf("%s: %s stage %d, auditor %d (%s); %s", a.Name, fw, sc.Stage, a.Stage, a.Why, unmetRequired(sc, a.Stage+1))
+			}
+			if sc.PossibleStage != possible {
+				t.Errorf("%s: %s possible stage %d, want %d; gaps %+v", a.Name, fw, sc.PossibleStage, possible, sc.Gaps)
+			}
+		}
+	}
+}
+
+// A workload whose streamed calls carry no usage is reported "not
+// measurable" on the signals that need usage, with the gap and its fix
+// named; never met.
+func TestInstrumentationGapIsNotMeasurableNeverMet(t *testing.T) {
+	var app App
+	for _, a := range AdversarialApps() {
+		if a.Name == "streaming-app-no-usage" {
+			app = a.App
+		}
+	}
+	rep, _ := simulate(t, "gap", []App{app})
+	sc := rep.Workload(app.Name).Score("llmops")
+	for _, id := range []string{"llmops.s2.usage_coverage", "llmops.s2.cost_monitoring"} {
+		s := sc.Signal(id)
+		if s.Status != maturity.StatusNotMeasurable || s.Met || len(s.Gaps) != 1 || s.Gaps[0] != "usage_not_reported" {
+			t.Errorf("%s: status %s met %v gaps %v; want not_measurable by usage_not_reported", id, s.Status, s.Met, s.Gaps)
+		}
+		if !strings.Contains(s.Evidence, "not measurable") {
+			t.Errorf("%s: evidence %q does not say it is not measurable", id, s.Evidence)
+		}
+	}
+	if len(sc.Gaps) != 1 || !strings.Contains(sc.Gaps[0].Fix, "include_usage") || len(sc.Gaps[0].Signals) < 2 {
+		t.Errorf("gaps %+v: want usage_not_reported with its fix and signals", sc.Gaps)
+	}
+	if sc.Stage != 1 || sc.PossibleStage != 2 {
+		t.Errorf("stage %d possibly %d, want 1 possibly 2", sc.Stage, sc.PossibleStage)
+	}
+}

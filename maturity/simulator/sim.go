@@ -170,6 +170,9 @@ func runApp(ctx context.Context, cfg Config, app App, sink Sink) (Stats, error) 
 		ids:     &idGen{r: rand.New(rand.NewPCG(seedFor(cfg.Seed, app.Name), 7))},
 		tracers: map[string]trace.Tracer{}, loggers: map[string]otellog.Logger{},
 	}
+	if app.Behaviours.Dialect == "openinference" {
+		a.sink = openInferenceSink{sink}
+	}
 	start := cfg.Start()
 	mid := start.Add(time.Duration(cfg.Days/2) * 24 * time.Hour)
 	a.releases = []release{{version: "1.4.0", prompt: "v1", staging: start.Add(30 * time.Minute), production: start.Add(2 * time.Hour)}}
@@ -182,7 +185,8 @@ func runApp(ctx context.Context, cfg Config, app App, sink Sink) (Stats, error) 
 		for i, rel := range a.releases {
 			evaluate := a.b.OfflineEval == "every_release" || (a.b.OfflineEval == "first_release" && i == 0)
 			for k := 0; k < 6; k++ {
-				a.request(ctx, reqCtx{at: rel.staging.Add(time.Duration(k) * 7 * time.Minute), env: "staging", rel: rel, offlineEval: evaluate, idx: k})
+				spot := a.b.OfflineEval == "spot_check" && i == 0 && k == 0
+				a.request(ctx, reqCtx{at: rel.staging.Add(time.Duration(k) * 7 * time.Minute), env: "staging", rel: rel, offlineEval: evaluate || spot, idx: k})
 			}
 		}
 	} else if a.b.OfflineEval != "" {
@@ -216,7 +220,11 @@ func runApp(ctx context.Context, cfg Config, app App, sink Sink) (Stats, error) 
 			a.request(ctx, reqCtx{at: at, env: a.prodEnv(), rel: a.releaseAt(at), day: d, idx: j})
 		}
 		if a.redTeamDay(d) {
-			for k := 0; k < 4; k++ {
+			attacks := 4
+			if a.b.RedTeam == "probe" {
+				attacks = 1
+			}
+			for k := 0; k < attacks; k++ {
 				at := dayStart.Add(14*time.Hour + time.Duration(k)*11*time.Minute)
 				a.request(ctx, reqCtx{at: at, env: a.prodEnv(), rel: a.releaseAt(at), day: d, idx: 1000 + k, redTeam: true})
 			}
@@ -227,7 +235,7 @@ func runApp(ctx context.Context, cfg Config, app App, sink Sink) (Stats, error) 
 
 func (a *appRun) redTeamDay(d int) bool {
 	switch a.b.RedTeam {
-	case "once":
+	case "once", "probe":
 		return d == min(3, a.cfg.Days-1)
 	case "regular":
 		return d%3 == 1
@@ -333,6 +341,12 @@ func (rc *reqCtx) feature() string {
 
 type model struct{ provider, name string }
 
+// randomModels are what a workload without routing may pick among.
+var randomModels = []model{
+	{"openai", "gpt-4o-2024-08-06"}, {"openai", "gpt-4o-mini-2024-07-18"}, {"openai", "gpt-4.1-2025-04-14"},
+	{"anthropic", "claude-3-5-sonnet-20241022"}, {"anthropic", "claude-3-5-haiku-20241022"}, {"openai", "o3-mini-2025-01-31"},
+}
+
 var snapshots = map[string]string{
 	"gpt-4o":            "gpt-4o-2024-08-06",
 	"gpt-4o-mini":       "gpt-4o-mini-2024-07-18",
@@ -377,6 +391,15 @@ func (a *appRun) request(parent context.Context, rc reqCtx) {
 		if rc.idx%2 == 0 {
 			rc.tenant = []string{"acme", "globex"}[rc.day%2]
 		}
+	}
+	if a.b.AdminRejections && a.b.EntrySpans && rc.env == "production" && !rc.redTeam && rc.idx%40 == 17 {
+		// An operator's cron without credentials: rejected, and no model
+		// call is behind this route.
+		_, admin := rc.tr.Start(rc.ctx, "POST /admin/reindex", trace.WithTimestamp(rc.at), trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", "POST"), attribute.String("http.route", "/admin/reindex"),
+				attribute.Int("http.response.status_code", 401)))
+		admin.End(trace.WithTimestamp(rc.at.Add(2 * time.Millisecond)))
+		a.stats.Spans++
 	}
 	var entry trace.Span
 	if a.b.EntrySpans {
@@ -523,6 +546,10 @@ func (rc *reqCtx) failing() bool { return !rc.redTeam && (rc.idx*7+rc.day)%33 ==
 func (a *appRun) generate(rc *reqCtx, g genCall) (bool, model) {
 	primary, secondary := a.models()
 	m := primary
+	if n := a.b.RandomModels; n > 0 {
+		// A model drawn at random for each call: variety, not a decision.
+		m = randomModels[a.r.IntN(min(n, len(randomModels)))]
+	}
 	if a.b.Routing && rc.feature() == "summarize" {
 		m, secondary = secondary, primary
 	}
@@ -594,7 +621,10 @@ func (a *appRun) modelCall(rc *reqCtx, g genCall, m model, fail bool) bool {
 	}
 	span.SetAttributes(attribute.String("gen_ai.response.model", resp), attribute.String("gen_ai.response.id", respID),
 		attribute.StringSlice("gen_ai.response.finish_reasons", []string{g.finish}))
-	if a.b.Usage {
+	if a.b.StreamNoUsage {
+		span.SetAttributes(attribute.Bool("gen_ai.request.stream", true))
+	}
+	if a.b.Usage && !a.b.StreamNoUsage {
 		span.SetAttributes(attribute.Int("gen_ai.usage.input_tokens", in), attribute.Int("gen_ai.usage.output_tokens", out))
 		if a.b.Caching {
 			span.SetAttributes(attribute.Int("gen_ai.usage.cache_read.input_tokens", in/2))
@@ -648,6 +678,12 @@ func (a *appRun) judge(rc *reqCtx, sc trace.SpanContext, respID string, at time.
 			attribute.String("gen_ai.evaluation.name", name), attribute.Float64("gen_ai.evaluation.score.value", 1),
 			attribute.String("gen_ai.evaluation.score.label", "resisted"), attribute.String("gen_ai.response.id", respID))
 		return
+	case rc.offlineEval && a.b.OfflineEval == "spot_check":
+		a.emit(rc, ctx, "gen_ai.evaluation.result", at.Add(20*time.Minute),
+			attribute.String("gen_ai.evaluation.name", "looks_right"), attribute.Float64("gen_ai.evaluation.score.value", 1),
+			attribute.String("gen_ai.evaluation.score.label", "pass"), attribute.String("gen_ai.response.id", respID),
+			attribute.String("aiops.evaluator.type", "human"))
+		return
 	case rc.offlineEval:
 		for _, ev := range []string{"relevance", "groundedness"} {
 			score := 0.7 + 0.25*a.r.Float64()
@@ -658,9 +694,14 @@ func (a *appRun) judge(rc *reqCtx, sc trace.SpanContext, respID string, at time.
 		}
 		return
 	}
-	if a.b.OnlineEval && rc.env == "production" && rc.idx%4 == 0 {
+	if (a.b.OnlineEval || a.b.EvalBackfill) && rc.env == "production" && rc.idx%4 == 0 {
 		score := 0.62 + 0.33*a.r.Float64()
-		a.emit(rc, ctx, "gen_ai.evaluation.result", at.Add(45*time.Second),
+		written := at.Add(45 * time.Second)
+		if a.b.EvalBackfill {
+			// A batch job judged three weeks of calls on the last day.
+			written = a.cfg.Start().Add(time.Duration(a.cfg.Days-1)*24*time.Hour + 10*time.Hour + time.Duration(rc.idx+rc.day*100)*time.Second)
+		}
+		a.emit(rc, ctx, "gen_ai.evaluation.result", written,
 			attribute.String("gen_ai.evaluation.name", "relevance"), attribute.Float64("gen_ai.evaluation.score.value", score),
 			attribute.String("gen_ai.evaluation.score.label", passFail(score)), attribute.String("gen_ai.response.id", respID))
 	}
