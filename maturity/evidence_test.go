@@ -553,7 +553,7 @@ func TestPlatformBreadthIgnoresProbeWorkloads(t *testing.T) {
 	}{{5, true}, {4, false}} {
 		db := fmt.Sprintf("breadth%d", c.real)
 		s := migrated(t, db)
-		f := &fixture{start: time.Now().UTC().Truncate(24*time.Hour).Add(-days * 24 * time.Hour)}
+		f := &fixture{start: time.Now().UTC().Truncate(24 * time.Hour).Add(-days * 24 * time.Hour)}
 		for i := 0; i < c.real; i++ {
 			f.calls(fmt.Sprintf("real-%d", i), 0, 5, nil)
 		}
@@ -574,7 +574,7 @@ func TestPlatformBreadthIgnoresProbeWorkloads(t *testing.T) {
 
 func TestCatalogueAndSLOResistProbes(t *testing.T) {
 	s := migrated(t, "registry_probes")
-	f := &fixture{start: time.Now().UTC().Truncate(24*time.Hour).Add(-days * 24 * time.Hour)}
+	f := &fixture{start: time.Now().UTC().Truncate(24 * time.Hour).Add(-days * 24 * time.Hour)}
 	f.calls("catalogue/genuine", 0, days, nil)
 	f.calls("catalogue/gamed", 0, days, map[string]any{"request_model": "gpt-4.1", "response_model": "gpt-4.1-2025-04-14"})
 	f.call("catalogue/gamed", 3, nil) // one call on an approved model
