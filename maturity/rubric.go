@@ -61,6 +61,9 @@ type Measure struct {
 	Value   string            `yaml:"value" json:"value,omitempty"`
 	Context map[string]string `yaml:"context" json:"context,omitempty"`
 	Query   string            `yaml:"query" json:"query,omitempty"`
+	// Advice says what to build when a signal on this measure is not met;
+	// a signal's own advice wins.
+	Advice string `yaml:"advice" json:"advice,omitempty"`
 }
 
 // Signal is one rubric item of one framework, measured against a threshold

@@ -594,6 +594,9 @@ func (s *scoring) evalSignal(sig *Signal, w string, reg *RegisteredWorkload) Sig
 		if r.Comparison == "" {
 			r.Comparison, r.Threshold = ">=", 1
 		}
+		if r.Advice == "" {
+			r.Advice = "Declare " + sig.Declared + " for this workload in the workload registry (the --registry file)."
+		}
 		r.Target = "declared"
 		if sig.Declared == "last_review" {
 			r.Target = "reviewed within " + fmtValue(sig.Threshold, "days")
@@ -622,6 +625,9 @@ func (s *scoring) evalSignal(sig *Signal, w string, reg *RegisteredWorkload) Sig
 	m := s.r.Measures[sig.Measure]
 	mv := s.lookup(m, w)
 	r.Kind, r.Unit, r.Measure = "measured", m.Unit, m.ID
+	if r.Advice == "" {
+		r.Advice = m.Advice
+	}
 	r.Value = mv.value
 	r.Target = comparisonText(sig.Comparison, sig.Threshold, m.Unit)
 	if len(mv.ctx) > 0 {
