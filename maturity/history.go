@@ -152,7 +152,65 @@ WHERE run_id != {run:String} AND (workload, framework, run_at) IN (
 	if !latest.IsZero() {
 		rep.PreviousRunAt = &latest
 	}
+	return loadTrend(ctx, store, db, rep)
+}
+
+// trendRuns is how many earlier runs the trend shows.
+const trendRuns = 11
+
+// loadTrend fills each score's trend with the earlier recorded runs.
+func loadTrend(ctx context.Context, store chstore.Store, db string, rep *Report) error {
+	names := make([]string, 0, len(rep.Workloads))
+	for _, w := range rep.Workloads {
+		names = append(names, w.Workload)
+	}
+	rows, err := store.Query(ctx, `SELECT workload, framework, run_at, any(run_id), any(stage),
+    countIf(status IN ('met', 'n/a', 'declared')), count()
+FROM `+db+`.maturity_scores
+WHERE run_id != {run:String} AND run_at <= {at:DateTime64(3)} AND workload IN {workloads:Array(String)}
+GROUP BY workload, framework, run_at
+ORDER BY workload, framework, run_at DESC
+LIMIT `+fmt.Sprint(trendRuns)+` BY workload, framework`,
+		chstore.StringParam("run", rep.RunID), chstore.Param{Name: "at", Value: rep.GeneratedAt.UTC().Format("2006-01-02 15:04:05.000")},
+		chstore.ArrayParam("workloads", names))
+	if err != nil {
+		return fmt.Errorf("maturity: trend: %w", err)
+	}
+	trend := map[[2]string][]TrendPoint{}
+	for _, r := range rows.Data {
+		key := [2]string{r[0].(string), r[1].(string)}
+		st, _ := asFloat(r[4])
+		met, _ := asFloat(r[5])
+		n, _ := asFloat(r[6])
+		runAt, _ := r[2].(time.Time)
+		runID, _ := r[3].(string)
+		// Rows come newest first; the trend reads oldest first.
+		trend[key] = append([]TrendPoint{{RunAt: runAt, RunID: runID, Stage: int(st), Met: int(met), Signals: int(n)}}, trend[key]...)
+	}
+	for i := range rep.Workloads {
+		w := &rep.Workloads[i]
+		for j := range w.Scores {
+			w.Scores[j].Trend = trend[[2]string{w.Workload, w.Scores[j].Framework}]
+		}
+	}
 	return nil
+}
+
+// addCurrentTrendPoint ends every trend with this run.
+func addCurrentTrendPoint(rep *Report) {
+	for i := range rep.Workloads {
+		for j := range rep.Workloads[i].Scores {
+			sc := &rep.Workloads[i].Scores[j]
+			met := 0
+			for _, s := range sc.Signals {
+				if s.Met {
+					met++
+				}
+			}
+			sc.Trend = append(sc.Trend, TrendPoint{RunAt: rep.GeneratedAt.UTC().Truncate(time.Millisecond), RunID: rep.RunID,
+				Stage: sc.Stage, Met: met, Signals: len(sc.Signals)})
+		}
+	}
 }
 
 func statusMet(s string) bool { return s == StatusMet || s == StatusNA || s == StatusDeclared }

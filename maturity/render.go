@@ -45,7 +45,11 @@ func windowText(rep *Report) string {
 }
 
 func stageLabel(sc *FrameworkScore) string {
-	return fmt.Sprintf("%d %s", sc.Stage, sc.StageName)
+	l := fmt.Sprintf("%d %s", sc.Stage, sc.StageName)
+	if sc.PossibleStage > sc.Stage {
+		l += fmt.Sprintf(" (possibly %d once the gaps are closed)", sc.PossibleStage)
+	}
+	return l
 }
 
 func mark(s SignalResult) string {
@@ -54,6 +58,8 @@ func mark(s SignalResult) string {
 		return "✓"
 	case StatusNA:
 		return "–"
+	case StatusNotMeasurable:
+		return "?"
 	}
 	return "✗"
 }
@@ -71,7 +77,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 	for _, f := range rep.Frameworks {
 		fmt.Fprintf(tw, "\t%s", strings.ToUpper(f.ID))
 	}
-	fmt.Fprint(tw, "\tREGISTERED\tCHANGE\n")
+	fmt.Fprint(tw, "\tSPEND\tREGISTERED\tCHANGE\n")
 	for _, wl := range rep.Workloads {
 		fmt.Fprint(tw, wl.Workload)
 		var changes []string
@@ -90,7 +96,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		if len(changes) > 0 {
 			ch = strings.Join(changes, ", ")
 		}
-		fmt.Fprintf(tw, "\t%s\t%s\n", reg, ch)
+		fmt.Fprintf(tw, "\t%s\t%s\t%s\n", fmtValue(wl.CostUSD, "usd"), reg, ch)
 	}
 	tw.Flush()
 	for _, wl := range rep.Workloads {
@@ -98,6 +104,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 		for _, f := range rep.Frameworks {
 			sc := wl.Score(f.ID)
 			fmt.Fprintf(w, "  %s: %s %s\n", f.Title, f.Unit, stageLabel(sc))
+			for _, g := range sc.Gaps {
+				fmt.Fprintf(w, "    ? not measurable, %s: %s → %s\n", g.Title, g.Evidence, g.Fix)
+			}
 			for _, r := range sc.Regressions {
 				fmt.Fprintf(w, "    ! regression: %s\n", r.Detail)
 			}
@@ -116,6 +125,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 				}
 				fmt.Fprintf(w, "      %d. %s%s: %s\n", i+1, it.Title, req, it.Gap)
 				fmt.Fprintf(w, "         %s\n", it.Evidence)
+				if it.Advice != "" {
+					fmt.Fprintf(w, "         → %s\n", it.Advice)
+				}
 			}
 		}
 	}
@@ -131,39 +143,56 @@ func WriteTable(w io.Writer, rep *Report) error {
 	return nil
 }
 
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
-}
+// mdText escapes text for Markdown: HTML is shown, never interpreted, and
+// no name can start emphasis, code, a link or a table cell.
+var mdText = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", "|", "\\|", "\\", "\\\\", "`", "\\`", "*", "\\*", "_", "\\_",
+	"[", "\\[", "]", "\\]", "#", "\\#", "!", "\\!", "~", "\\~", "\r", " ", "\n", " ")
+
+func mdEscape(s string) string { return mdText.Replace(s) }
+
+func mdJoin(l []string) string { return mdEscape(orDash(strings.Join(l, ", "))) }
 
 // WriteMarkdown writes the full report: stages, domain levels, ranked next
 // items, regressions, every signal with its evidence, and the inventory.
 func WriteMarkdown(w io.Writer, rep *Report) error {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("# AI workload maturity report\n\n")
-	p("Window %s · database `%s` · rubric `%s` · generated %s", windowText(rep), rep.Database, rep.RubricVersion, rep.GeneratedAt.UTC().Format(time.RFC3339))
+	p("Window %s · database %s · rubric %s · generated %s", windowText(rep), mdEscape(rep.Database), mdEscape(rep.RubricVersion), rep.GeneratedAt.UTC().Format(time.RFC3339))
 	if rep.PreviousRunAt != nil {
 		p(" · compared with the run of %s", rep.PreviousRunAt.UTC().Format(time.RFC3339))
 	}
-	p("\n\nMeasured from telemetry, not from a questionnaire. *Declared* items come from the workload registry.\n\n")
+	p("\n\nMeasured from telemetry, not from a questionnaire. *Declared* items come from the workload registry. " +
+		"A stage is reached when every required signal of it and of the stages below is met; ? marks a signal an instrumentation gap hides, never counted as met.\n\n")
+	for _, f := range rep.Frameworks {
+		p("**%s stages:** ", mdEscape(f.Title))
+		for i, l := range f.Levels {
+			if i > 0 {
+				p(" · ")
+			}
+			p("%d %s: %s", l.Level, mdEscape(l.Name), mdEscape(l.Summary))
+		}
+		p("\n\n")
+	}
 	if len(rep.Workloads) == 0 {
 		p("No GenAI telemetry in the window.\n")
 		return nil
 	}
 	p("| Workload |")
 	for _, f := range rep.Frameworks {
-		p(" %s |", f.Title)
+		p(" %s |", mdEscape(f.Title))
 	}
-	p(" Registered | Top next investment |\n|---|")
+	p(" Spend | Registered | Top next investment |\n|---|")
 	for range rep.Frameworks {
 		p("---|")
 	}
-	p("---|---|\n")
+	p("--:|---|---|\n")
 	for _, wl := range rep.Workloads {
 		p("| **%s** |", mdEscape(wl.Workload))
 		next := "—"
 		for i, f := range rep.Frameworks {
 			sc := wl.Score(f.ID)
-			p(" %s |", stageLabel(sc))
+			p(" %s |", mdEscape(stageLabel(sc)))
 			if i == 0 && sc.Next != nil && len(sc.Next.Items) > 0 {
 				next = sc.Next.Items[0].Title
 			}
@@ -172,18 +201,33 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		if wl.Registered {
 			reg = "yes"
 		}
-		p(" %s | %s |\n", reg, mdEscape(next))
+		p(" %s | %s | %s |\n", fmtValue(wl.CostUSD, "usd"), reg, mdEscape(next))
 	}
 	for _, wl := range rep.Workloads {
-		p("\n## %s\n\n", wl.Workload)
+		p("\n## %s\n\n", mdEscape(wl.Workload))
+		p("Spend %s over %s model calls.\n\n", fmtValue(wl.CostUSD, "usd"), fmtValue(wl.ModelCalls, "count"))
 		if wl.Owner != "" {
-			p("Owner: %s\n\n", wl.Owner)
+			p("Owner: %s\n\n", mdEscape(wl.Owner))
 		} else if !wl.Registered {
 			p("⚠ Not in the workload registry: no owner, on-call or risk tier declared.\n\n")
 		}
 		for _, f := range rep.Frameworks {
 			sc := wl.Score(f.ID)
-			p("### %s: %s %s\n\n", f.Title, f.Unit, stageLabel(sc))
+			p("### %s: %s %s\n\n", mdEscape(f.Title), mdEscape(f.Unit), mdEscape(stageLabel(sc)))
+			if len(sc.Gaps) > 0 {
+				p("**Not measurable: instrumentation gaps**\n\n")
+				for _, g := range sc.Gaps {
+					p("- **%s**: %s → %s\n", mdEscape(g.Title), mdEscape(g.Evidence), mdEscape(g.Fix))
+				}
+				p("\n")
+			}
+			if len(sc.Trend) > 1 {
+				var ts []string
+				for _, t := range sc.Trend {
+					ts = append(ts, fmt.Sprintf("%s %d (%d/%d)", t.RunAt.UTC().Format("01-02 15:04"), t.Stage, t.Met, t.Signals))
+				}
+				p("Trend (stage, signals met): %s.\n\n", strings.Join(ts, " → "))
+			}
 			if len(sc.Domains) > 0 {
 				var ds []string
 				for _, d := range sc.Domains {
@@ -193,10 +237,10 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 						ds = append(ds, domainLabel(d.Domain)+" n/a")
 					}
 				}
-				p("Per domain: %s.\n\n", strings.Join(ds, " · "))
+				p("Per domain: %s.\n\n", mdEscape(strings.Join(ds, " · ")))
 			}
 			if sc.Previous != nil {
-				p("Previous run (%s): %s %d.\n\n", sc.Previous.RunAt.UTC().Format(time.RFC3339), f.Unit, sc.Previous.Stage)
+				p("Previous run (%s): %s %d.\n\n", sc.Previous.RunAt.UTC().Format(time.RFC3339), mdEscape(f.Unit), sc.Previous.Stage)
 			}
 			if len(sc.Regressions) > 0 {
 				p("**Regressions since the previous run**\n\n")
@@ -206,7 +250,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 				p("\n")
 			}
 			if sc.Next != nil && len(sc.Next.Items) > 0 {
-				p("**What to invest in next** (toward %d %s, by impact):\n\n", sc.Next.Stage, sc.Next.Name)
+				p("**What to invest in next** (toward %d %s, by impact):\n\n", sc.Next.Stage, mdEscape(sc.Next.Name))
 				for i, it := range sc.Next.Items {
 					opt := ""
 					if !it.Required {
@@ -220,22 +264,22 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 				}
 				p("\n")
 			}
-			p("<details><summary>All %d signals</summary>\n\n| | %s | Signal | Value | Target | Evidence |\n|---|---|---|---|---|---|\n", len(sc.Signals), capitalize(f.Unit))
+			p("<details><summary>All %d signals</summary>\n\n| | %s | Signal | Value | Target | Evidence |\n|---|---|---|---|---|---|\n", len(sc.Signals), mdEscape(capitalize(f.Unit)))
 			for _, s := range sc.Signals {
 				name := s.Title
 				if !s.Required {
-					name += " *(optional)*"
+					name += " (optional)"
 				}
 				if s.Kind == "declared" {
-					name += " *(declared)*"
+					name += " (declared)"
 				}
-				p("| %s | %d | %s<br>`%s` | %s | %s | %s |\n", mark(s), s.Stage, mdEscape(name), s.ID, mdEscape(s.Display), mdEscape(s.Target), mdEscape(s.Evidence))
+				p("| %s | %d | %s<br>%s | %s | %s | %s |\n", mark(s), s.Stage, mdEscape(name), mdEscape(s.ID), mdEscape(s.Display), mdEscape(s.Target), mdEscape(s.Evidence))
 			}
 			p("\n</details>\n\n")
 		}
 	}
 	inv := rep.Inventory
-	p("## Inventory\n\n| Workload | Registered | Owner / teams | Environments | Providers | Models | Data sources | Tools | Agents | Calls | Cost |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("## Inventory\n\n| Workload | Registered | Owner / teams | Environments | Providers | Models | Data sources | Tools | Agents | Calls | Spend |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, iw := range inv.Workloads {
 		reg := "no ⚠"
 		if iw.Registered {
@@ -246,15 +290,15 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			owner = strings.TrimPrefix(owner+" / "+strings.Join(iw.Teams, ", "), " / ")
 		}
 		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(iw.Workload), reg, mdEscape(orDash(owner)),
-			orDash(strings.Join(iw.Environments, ", ")), orDash(strings.Join(iw.Providers, ", ")), orDash(strings.Join(iw.Models, ", ")),
-			orDash(strings.Join(iw.DataSources, ", ")), orDash(strings.Join(iw.Tools, ", ")), orDash(strings.Join(iw.Agents, ", ")),
+			mdJoin(iw.Environments), mdJoin(iw.Providers), mdJoin(iw.Models),
+			mdJoin(iw.DataSources), mdJoin(iw.Tools), mdJoin(iw.Agents),
 			fmtValue(iw.ModelCalls, "count"), fmtValue(iw.CostUSD, "usd"))
 	}
 	if len(inv.Unregistered) > 0 {
-		p("\n⚠ Unregistered workloads: %s.\n", strings.Join(inv.Unregistered, ", "))
+		p("\n⚠ Unregistered workloads: %s.\n", mdJoin(inv.Unregistered))
 	}
 	if len(inv.RegisteredWithoutTelemetry) > 0 {
-		p("\nRegistered but without telemetry in the window: %s.\n", strings.Join(inv.RegisteredWithoutTelemetry, ", "))
+		p("\nRegistered but without telemetry in the window: %s.\n", mdJoin(inv.RegisteredWithoutTelemetry))
 	}
 	return nil
 }

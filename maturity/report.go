@@ -52,9 +52,13 @@ type FrameworkInfo struct {
 
 // WorkloadReport is one workload's scores in every framework.
 type WorkloadReport struct {
-	Workload   string           `json:"workload"`
-	Registered bool             `json:"registered"`
-	Owner      string           `json:"owner,omitempty"`
+	Workload   string `json:"workload"`
+	Registered bool   `json:"registered"`
+	Owner      string `json:"owner,omitempty"`
+	// CostUSD and ModelCalls are the workload's spend and model calls in
+	// the window, each call counted once.
+	CostUSD    float64          `json:"cost_usd"`
+	ModelCalls uint64           `json:"model_calls"`
 	Scores     []FrameworkScore `json:"scores"`
 }
 
@@ -84,6 +88,18 @@ type FrameworkScore struct {
 	Domains           []DomainLevel  `json:"domains,omitempty"`
 	Previous          *PreviousScore `json:"previous"`
 	Regressions       []Regression   `json:"regressions"`
+	// Trend is the stage over the last recorded runs, oldest first, ending
+	// with this run.
+	Trend []TrendPoint `json:"trend"`
+}
+
+// TrendPoint is one run's stage and how many signals it met.
+type TrendPoint struct {
+	RunAt   time.Time `json:"run_at"`
+	RunID   string    `json:"run_id"`
+	Stage   int       `json:"stage"`
+	Met     int       `json:"met"`
+	Signals int       `json:"signals"`
 }
 
 // Signal returns the result of a signal, or nil.

@@ -92,6 +92,7 @@ func Score(ctx context.Context, store chstore.Store, o Options) (*Report, error)
 			return nil, err
 		}
 	}
+	addCurrentTrendPoint(rep)
 	rep.DurationMs = float64(time.Since(start).Microseconds()) / 1000
 	return rep, nil
 }
@@ -412,6 +413,9 @@ func (s *scoring) report() *Report {
 		wr := WorkloadReport{Workload: w, Registered: reg != nil}
 		if reg != nil {
 			wr.Owner = reg.Owner
+		}
+		if inv := s.inventory[w]; inv != nil {
+			wr.CostUSD, wr.ModelCalls = inv.CostUSD, inv.ModelCalls
 		}
 		for _, f := range s.r.Frameworks {
 			wr.Scores = append(wr.Scores, s.scoreFramework(f, w, reg))

@@ -281,6 +281,16 @@ func TestRecordAndRegressions(t *testing.T) {
 	if !found {
 		t.Fatalf("the lost signal is not named: %+v", sc.Regressions)
 	}
+	// The trend reads r1 (stage 1) then this run (stage 0), each with the
+	// signals it met: r1 met one more (the call succeeded).
+	tr := sc.Trend
+	if len(tr) != 2 || tr[0].RunID != "r1" || tr[0].Stage != 1 || tr[1].RunID != "r2" || tr[1].Stage != 0 ||
+		tr[0].Signals != len(sc.Signals) || tr[1].Signals != len(sc.Signals) || tr[0].Met <= tr[1].Met {
+		t.Fatalf("trend %+v", tr)
+	}
+	if first.Workload("w").Score("llmops").Trend[0].RunID != "r1" || len(first.Workload("w").Score("llmops").Trend) != 1 {
+		t.Fatalf("first run's trend %+v", first.Workload("w").Score("llmops").Trend)
+	}
 	if err := Record(ctx, s, "missing_db_x", second); err == nil {
 		t.Fatal("recording into a database without maturity_scores succeeded")
 	}
