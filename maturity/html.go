@@ -13,15 +13,16 @@ import (
 var StageColors = []string{"#6e7781", "#cf222e", "#bf8700", "#0969da", "#1a7f37", "#8250df"}
 
 var htmlFuncs = template.FuncMap{
-	"stageColor": stageColor,
-	"window":     windowText,
-	"time":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"join":       func(l []string) string { return orDash(strings.Join(l, ", ")) },
-	"usd":        func(f float64) string { return fmtValue(f, "usd") },
-	"count":      func(n uint64) string { return fmtValue(n, "count") },
-	"mark":       mark,
-	"domain":     domainLabel,
-	"title":      capitalize,
+	"stageColor":     stageColor,
+	"window":         windowText,
+	"truncationNote": truncationNote,
+	"time":           func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"join":           func(l []string) string { return orDash(strings.Join(l, ", ")) },
+	"usd":            func(f float64) string { return fmtValue(f, "usd") },
+	"count":          func(n uint64) string { return fmtValue(n, "count") },
+	"mark":           mark,
+	"domain":         domainLabel,
+	"title":          capitalize,
 	"statusClass": func(s string) string {
 		switch s {
 		case StatusMet, StatusDeclared:
@@ -128,6 +129,7 @@ col.mark{width:34px}col.stage{width:64px}col.sig{width:26%}col.val{width:11%}col
 </header>
 <main>
 {{$fws := .Frameworks}}
+{{with .Truncated}}<p class="reg">{{truncationNote .}}</p>{{end}}
 <section class="card" id="legend">
 <h2>What the stages mean</h2>
 <p class="small">A stage is reached when every required signal of it and of the stages below is met from telemetry. A signal that an instrumentation gap hides is shown as <span class="nm">?</span> (not measurable): never counted as met, and the stage it could reach once the gap is closed is shown beside the stage.</p>

@@ -35,6 +35,12 @@ func WriteJSON(w io.Writer, rep *Report) error {
 	return enc.Encode(rep)
 }
 
+// truncationNote says what was cut from the telemetry's values.
+func truncationNote(t *Truncation) string {
+	return fmt.Sprintf("Some values from telemetry were too long and are shown cut: %d value(s) to %d bytes (ending in … and a hash), %d list(s) to %d items (%d in the inventory totals).",
+		t.Values, t.MaxValueBytes, t.Lists, t.MaxListItems, t.MaxInventoryItems)
+}
+
 func windowText(rep *Report) string {
 	d := rep.Window.To.Sub(rep.Window.From)
 	span := fmt.Sprintf("%.0f d", d.Hours()/24)
@@ -68,6 +74,9 @@ func mark(s SignalResult) string {
 // in next, regressions and the inventory.
 func WriteTable(w io.Writer, rep *Report) error {
 	fmt.Fprintf(w, "otelcol-aiops maturity report · %s · database %s · rubric %s\n\n", windowText(rep), rep.Database, rep.RubricVersion)
+	if rep.Truncated != nil {
+		fmt.Fprintf(w, "%s\n\n", truncationNote(rep.Truncated))
+	}
 	if len(rep.Workloads) == 0 {
 		fmt.Fprintln(w, "No GenAI telemetry in the window.")
 		return nil
@@ -164,6 +173,9 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	}
 	p("\n\nMeasured from telemetry, not from a questionnaire. *Declared* items come from the workload registry. " +
 		"A stage is reached when every required signal of it and of the stages below is met; ? marks a signal an instrumentation gap hides, never counted as met.\n\n")
+	if rep.Truncated != nil {
+		p("⚠ %s\n\n", mdEscape(truncationNote(rep.Truncated)))
+	}
 	for _, f := range rep.Frameworks {
 		p("**%s stages:** ", mdEscape(f.Title))
 		for i, l := range f.Levels {

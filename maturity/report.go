@@ -32,6 +32,23 @@ type Report struct {
 	Frameworks     []FrameworkInfo  `json:"frameworks"`
 	Workloads      []WorkloadReport `json:"workloads"`
 	Inventory      Inventory        `json:"inventory"`
+	// Truncated is set when values from telemetry were cut to keep the
+	// report bounded (see MaxValueBytes).
+	Truncated *Truncation `json:"truncated,omitempty"`
+}
+
+// Truncation counts what was cut. Clients choose every workload, model,
+// tool, agent and data source name, and each is repeated across the
+// report: without a bound one long name makes every format huge.
+type Truncation struct {
+	// Values longer than MaxValueBytes, shortened to it.
+	Values int `json:"values"`
+	// Lists longer than MaxListItems (MaxInventoryItems for the
+	// inventory's totals), shortened to it.
+	Lists             int `json:"lists"`
+	MaxValueBytes     int `json:"max_value_bytes"`
+	MaxListItems      int `json:"max_list_items"`
+	MaxInventoryItems int `json:"max_inventory_items"`
 }
 
 // Window is the scored time range, [from, to).

@@ -53,6 +53,8 @@ type scoring struct {
 	values    map[string]map[string]*measureValue
 	workloads []string
 	inventory map[string]*InventoryWorkload
+	// clip bounds every string and list read from telemetry.
+	clip clipper
 }
 
 // Score runs every measure the rubrics need, in one scan per table plus one
@@ -276,6 +278,7 @@ func (s *scoring) tableScan(ctx context.Context, key string, ms []*Measure) erro
 	s.observe(key, began)
 	for _, row := range rows.Data {
 		w, _ := row[0].(string)
+		w = s.clip.str(w)
 		if inventory {
 			s.workloads = append(s.workloads, w)
 			s.addInventory(w, rows, row)
@@ -288,7 +291,7 @@ func (s *scoring) tableScan(ctx context.Context, key string, ms []*Measure) erro
 					mv.value = &f
 				}
 			} else {
-				mv.ctx[rf.ctx] = v
+				mv.ctx[rf.ctx] = s.clip.value(v)
 			}
 		}
 	}
@@ -337,6 +340,7 @@ func (s *scoring) queryMeasure(ctx context.Context, m *Measure) error {
 		w := ""
 		if m.Scope != "global" {
 			w, _ = row[wc].(string)
+			w = s.clip.str(w)
 		}
 		mv := s.value(m.ID, w)
 		if f, ok := asFloat(row[vc]); ok && !math.IsInf(f, 0) {
@@ -344,7 +348,7 @@ func (s *scoring) queryMeasure(ctx context.Context, m *Measure) error {
 		}
 		for i, c := range rows.Columns {
 			if i != wc && i != vc {
-				mv.ctx[c] = row[i]
+				mv.ctx[c] = s.clip.value(row[i])
 			}
 		}
 		if m.Scope == "global" {
@@ -364,11 +368,12 @@ func strs(v any) []string {
 func (s *scoring) addInventory(w string, rows *chstore.Rows, row []any) {
 	get := func(c string) any { return row[rows.Col(c)] }
 	u := func(c string) uint64 { f, _ := asFloat(get(c)); return uint64(f) }
+	l := func(c string) []string { return s.clip.list(strs(get(c)), MaxListItems) }
 	inv := &InventoryWorkload{
-		Workload: w, Teams: strs(get("inv_teams")), Services: strs(get("inv_services")),
-		Environments: strs(get("inv_environments")), Providers: strs(get("inv_providers")),
-		Models: strs(get("inv_models")), DataSources: strs(get("inv_data_sources")),
-		Tools: strs(get("inv_tools")), Agents: strs(get("inv_agents")),
+		Workload: w, Teams: l("inv_teams"), Services: l("inv_services"),
+		Environments: l("inv_environments"), Providers: l("inv_providers"),
+		Models: l("inv_models"), DataSources: l("inv_data_sources"),
+		Tools: l("inv_tools"), Agents: l("inv_agents"),
 		Spans: u("inv_spans"), ModelCalls: u("inv_model_calls"), Users: u("inv_users"), Tenants: u("inv_tenants"),
 	}
 	inv.CostUSD, _ = asFloat(get("inv_cost"))
@@ -423,6 +428,7 @@ func (s *scoring) report() *Report {
 		rep.Workloads = append(rep.Workloads, wr)
 	}
 	rep.Inventory = s.buildInventory()
+	rep.Truncated = s.clip.truncation()
 	return rep
 }
 
@@ -736,6 +742,10 @@ func (s *scoring) buildInventory() Inventory {
 			out = append(out, v)
 		}
 		sort.Strings(out)
+		if len(out) > MaxInventoryItems {
+			s.clip.cut.Lists++
+			out = out[:MaxInventoryItems]
+		}
 		return out
 	}
 	inv.Models, inv.Providers, inv.DataSources = list("models"), list("providers"), list("data_sources")

@@ -162,4 +162,6 @@ const (
 	AIOpsGuardrailTargets   = "aiops.guardrail.targets"  // on a guardrail or evaluator: the span ids of the model calls it checked
 	AIOpsContentSource      = "aiops.content.source"     // log_records: the content came from OTLP log records
 	AIOpsContentJoin        = "aiops.content.join"       // on a content log record stored apart: late, orphaned, already_on_span, overflow, no_span_id
+	AIOpsReservedRenamed    = "aiops.reserved.renamed"   // how many client-sent aiops.* keys and events were renamed to client.*
+	AIOpsPolicySource       = "aiops.policy.source"      // on an aiops.policy event: application, when raised from the app's own guardrail event
 )

@@ -11,10 +11,12 @@
 // pipeline (aitrace, costattr, aiops_clickhouse) derive columns. Signals the
 // pipeline does not derive from an application's spans are emitted the way
 // an application or its tooling would:
-//   - input/output filters: aiops.policy span events named guardrail.input /
-//     guardrail.output (the application's own guardrail);
-//   - budgets: aiops.budget span events from the application's budget gate
-//     (costattr emits the same events when its budgets are configured);
+//   - input/output filters: span events named guardrail.input /
+//     guardrail.output (the application's own guardrail), which aitrace
+//     raises as aiops.policy events with source application;
+//   - budgets: budget.check span events from the application's budget gate,
+//     raised as aiops.budget events (costattr emits the same events when
+//     its budgets are configured);
 //   - evaluations, red-team results and user feedback: OTLP log records
 //     gen_ai.evaluation.result (red-team ones named red_team.*) and
 //     aiops.feedback, linked to the spans they judge.
@@ -52,9 +54,9 @@ type Behaviours struct {
 	Retrieval bool
 	// RetrievalDocs records the retrieved documents and scores.
 	RetrievalDocs bool
-	// Budgets emits aiops.budget events from a per-user budget gate.
+	// Budgets emits budget.check events from a per-user budget gate.
 	Budgets bool
-	// Filters runs input and output guardrails (aiops.policy events).
+	// Filters runs input and output guardrails (guardrail.* events).
 	Filters bool
 	// RedTeam is "" (none), "once" (four attacks of two kinds on one day),
 	// "probe" (one attack) or "regular" (every three days).

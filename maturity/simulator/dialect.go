@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -16,7 +17,7 @@ import (
 // test/conformance/testdata/openinference-*): llm.* and
 // openinference.span.kind keys instead of gen_ai.*, flattened messages,
 // retrieval documents as retrieval.documents.N.document.*, and guardrails as
-// GUARDRAIL spans wrapping the model call instead of aiops.policy events.
+// GUARDRAIL spans wrapping the model call instead of guardrail.* events.
 type openInferenceSink struct{ Sink }
 
 var oiKinds = map[string]string{
@@ -107,7 +108,7 @@ func openInference(stub *tracetest.SpanStub) ([]attribute.KeyValue, *tracetest.S
 	var events []sdktrace.Event
 	checked := false
 	for _, ev := range stub.Events {
-		if ev.Name == "aiops.policy" {
+		if strings.HasPrefix(ev.Name, "guardrail.") {
 			checked = true
 			continue
 		}

@@ -591,9 +591,7 @@ func (a *appRun) modelCall(rc *reqCtx, g genCall, m model, fail bool) bool {
 		d = time.Duration(400+a.r.IntN(2000)) * time.Millisecond
 	}
 	if a.b.Filters {
-		span.AddEvent("aiops.policy", trace.WithTimestamp(start), trace.WithAttributes(
-			attribute.String("aiops.policy.name", "guardrail.input"), attribute.String("aiops.policy.action", "allow"),
-			attribute.String("aiops.policy.severity", "info")))
+		span.AddEvent("guardrail.input", trace.WithTimestamp(start), trace.WithAttributes(attribute.String("guardrail.action", "allow")))
 	}
 	if fail {
 		d = time.Duration(150+a.r.IntN(300)) * time.Millisecond
@@ -640,15 +638,13 @@ func (a *appRun) modelCall(rc *reqCtx, g genCall, m model, fail bool) bool {
 		if rc.redTeam {
 			action = "block"
 		}
-		span.AddEvent("aiops.policy", trace.WithTimestamp(end), trace.WithAttributes(
-			attribute.String("aiops.policy.name", "guardrail.output"), attribute.String("aiops.policy.action", action),
-			attribute.String("aiops.policy.severity", "info")))
+		span.AddEvent("guardrail.output", trace.WithTimestamp(end), trace.WithAttributes(attribute.String("guardrail.action", action)))
 	}
 	if a.b.Budgets && rc.user != "" && rc.idx == 5 && !g.followUp {
-		span.AddEvent("aiops.budget", trace.WithTimestamp(end), trace.WithAttributes(
-			attribute.String("aiops.budget.rule", "per-user-daily"), attribute.String("aiops.budget.key", "user:"+rc.user),
-			attribute.String("aiops.budget.state", "soft"), attribute.String("aiops.budget.action", "alert"),
-			attribute.Float64("aiops.budget.spent_usd", 4.2), attribute.Float64("aiops.budget.limit_usd", 5)))
+		span.AddEvent("budget.check", trace.WithTimestamp(end), trace.WithAttributes(
+			attribute.String("budget.rule", "per-user-daily"), attribute.String("budget.key", "user:"+rc.user),
+			attribute.String("budget.state", "soft"), attribute.String("budget.action", "alert"),
+			attribute.Float64("budget.spent_usd", 4.2), attribute.Float64("budget.limit_usd", 5)))
 	}
 	span.End(trace.WithTimestamp(end))
 	rc.cursor = end.Add(time.Millisecond)

@@ -36,7 +36,21 @@ type Config struct {
 	Policy  PolicyConfig  `mapstructure:"policy"`
 	Agent   AgentConfig   `mapstructure:"agent"`
 
+	// Limits bound every attribute value before anything reads it.
+	Limits LimitsConfig `mapstructure:"limits"`
+
 	_ struct{}
+}
+
+// LimitsConfig bounds what one attribute value may hold.
+type LimitsConfig struct {
+	// MaxValueDepth is how many arrays and maps may nest in one value;
+	// deeper parts are replaced by their digest and size.
+	MaxValueDepth int `mapstructure:"max_value_depth"`
+	// MaxAttributeBytes caps a string attribute that is not message
+	// content (names, ids, models); longer ones are cut. Content keys are
+	// bounded by content.max_scan_bytes instead.
+	MaxAttributeBytes int `mapstructure:"max_attribute_bytes"`
 }
 
 // SpanMemoryConfig bounds the per-trace memory of recent GenAI spans.
@@ -135,6 +149,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Join.LogsWait > 0 && c.Join.MaxHeld <= 0 {
 		errs = append(errs, errors.New("join.max_held: must be positive while join.logs_wait is set (e.g. 20000)"))
+	}
+	if c.Limits.MaxValueDepth < 1 || c.Limits.MaxValueDepth > 1000 {
+		errs = append(errs, fmt.Errorf("limits.max_value_depth: %d is outside 1..1000 (default 64; real instrumentation nests about 10 levels)", c.Limits.MaxValueDepth))
+	}
+	if c.Limits.MaxAttributeBytes < 256 {
+		errs = append(errs, fmt.Errorf("limits.max_attribute_bytes: %d is below 256 (default 65536)", c.Limits.MaxAttributeBytes))
 	}
 	if c.Content.MaxScanBytes < 0 {
 		errs = append(errs, errors.New("content.max_scan_bytes: must not be negative"))

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/otelcol-aiops/otelcol-aiops/internal/anyvalue"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai/policy"
 )
@@ -65,13 +66,14 @@ func (p *traceProcessor) applyPolicy(ctx context.Context, w *workspace, span ptr
 	r := &w.res
 	rewritten, tooLarge, seen := false, false, false
 	scan := func(m pcommon.Map, k string, v pcommon.Value, output bool) {
-		if v.Type() == pcommon.ValueTypeSlice || v.Type() == pcommon.ValueTypeMap {
-			// Structured content becomes the JSON text semconv specifies.
-			s := v.AsString()
-			v.SetStr(s)
-		}
 		if v.Type() != pcommon.ValueTypeStr {
-			return
+			// Content of any type is scanned and stored as text: structured
+			// content as the JSON semconv specifies, bytes as the text they
+			// hold, so no value type passes the policy unread.
+			if v.Type() == pcommon.ValueTypeBytes {
+				p.malformed(ctx, w, "content_bytes", k)
+			}
+			v.SetStr(contentText(v))
 		}
 		s := v.Str()
 		if s == "" {
@@ -355,5 +357,42 @@ func (p *traceProcessor) toolInfo(w *workspace, attrs pcommon.Map, info *spanInf
 	info.toolKey = h.Sum64() | 1
 	if info.approval {
 		attrs.PutBool(genai.AIOpsAgentApproval, true)
+	}
+}
+
+// contentText renders content of any value type as the text the policy
+// scans: bytes as their (UTF-8 repaired) text, never base64, which would
+// hide what they hold; nested values as JSON within the depth limit.
+func contentText(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeBytes:
+		return strings.ToValidUTF8(string(v.Bytes().AsRaw()), "\uFFFD")
+	}
+	bytesToText(v)
+	s, _ := anyvalue.String(v, anyvalue.Limits{MaxDepth: anyvalue.Default.MaxDepth})
+	return s
+}
+
+// bytesToText rewrites bytes nested in v as text, so JSON holds what they
+// say rather than base64.
+func bytesToText(v pcommon.Value) {
+	stack := []pcommon.Value{v}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch x.Type() {
+		case pcommon.ValueTypeBytes:
+			x.SetStr(strings.ToValidUTF8(string(x.Bytes().AsRaw()), "\uFFFD"))
+		case pcommon.ValueTypeSlice:
+			for _, c := range x.Slice().All() {
+				stack = append(stack, c)
+			}
+		case pcommon.ValueTypeMap:
+			for _, c := range x.Map().All() {
+				stack = append(stack, c)
+			}
+		}
 	}
 }

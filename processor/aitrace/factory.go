@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
+	"github.com/otelcol-aiops/otelcol-aiops/internal/anyvalue"
 	"github.com/otelcol-aiops/otelcol-aiops/processor/aitrace/internal/metadata"
 )
 
@@ -27,6 +28,7 @@ func createDefaultConfig() component.Config {
 		KeepOriginalKeys: true,
 		DedupeUsage:      true,
 		SpanMemory:       SpanMemoryConfig{MaxSpans: 200_000, Window: 10 * time.Minute},
+		Limits:           LimitsConfig{MaxValueDepth: anyvalue.Default.MaxDepth, MaxAttributeBytes: 64 << 10},
 		Join:             JoinConfig{LogsWait: 5 * time.Second, ParentWait: time.Second, MaxHeld: 20_000},
 		Content:          ContentConfig{Capture: captureFull, MaxScanBytes: 4 << 20},
 		Policy:           PolicyConfig{MinBase64Length: 200},

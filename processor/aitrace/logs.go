@@ -25,6 +25,7 @@ type contentLog struct {
 // gen_ai.*.messages attributes under the content policy, flagged with the
 // reason, so the exporter stores them as events.
 func (p *traceProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	p.guardLogs(ctx, ld)
 	var recs []contentLog
 	var sources, services []string
 	byKey := map[spanKey]*heldContent{}
@@ -164,7 +165,7 @@ func addRecordContent(h *heldContent, name string, lr plog.LogRecord) {
 				if h.attrs == nil {
 					h.attrs = map[string]string{}
 				}
-				h.attrs[k] = boundedString(v)
+				h.attrs[k] = contentText(v)
 			}
 		}
 		return
@@ -207,7 +208,7 @@ func (p *traceProcessor) policeRecord(ctx context.Context, r *contentLog) {
 		if !ok {
 			continue
 		}
-		s := boundedString(v)
+		s := contentText(v)
 		if p.digest || len(s) > p.maxScan {
 			attrs.Remove(k)
 			changed = true
@@ -241,13 +242,6 @@ func (p *traceProcessor) policeRecord(ctx context.Context, r *contentLog) {
 	}
 }
 
-// boundedString renders a value as text; structured values become JSON.
-func boundedString(v pcommon.Value) string {
-	if v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
-	}
-	return v.AsString()
-}
 
 // logEventName is a log record's event name: the EventName field, or the
 // event.name attribute older SDKs write.

@@ -62,8 +62,9 @@ type traceProcessor struct {
 
 type telemetry struct {
 	spans, mapped, malformed, hits, dups metric.Int64Counter
-	content                              metric.Int64Counter
+	content, guarded                     metric.Int64Counter
 	contentOpts                          sync.Map // outcome → option
+	guardOpts                            sync.Map // guard kind → option
 	genai, other                         metric.MeasurementOption
 	dialect                              []metric.MeasurementOption // by table index; last is custom
 	hitOpts                              [policy.NumDetectors]metric.MeasurementOption
@@ -242,6 +243,9 @@ func (t *telemetry) init(set component.TelemetrySettings, names []string, pol *p
 	if t.content, err = meter.Int64Counter("aiops_aitrace_content_logs", metric.WithDescription("Message content log records, by what became of them: merged into their span, or stored apart as late, orphaned, already_on_span, overflow or no_span_id."), metric.WithUnit("{records}")); err != nil {
 		return err
 	}
+	if t.guarded, err = meter.Int64Counter("aiops_aitrace_input_guarded", metric.WithDescription("Client input changed before processing, by kind: reserved_attribute and reserved_event (aiops.* renamed to client.*), too_deep (nested values replaced by their digest), too_large (non-content text cut)."), metric.WithUnit("{values}")); err != nil {
+		return err
+	}
 	t.genai = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "genai")))
 	t.other = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "other")))
 	for _, n := range append(append([]string{}, names...), "custom") {
@@ -268,6 +272,7 @@ func cachedOpt(m *sync.Map, build func() metric.MeasurementOption, key string) m
 }
 
 func (p *traceProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	p.guardTraces(ctx, td)
 	if p.cfg.Join.LogsWait > 0 || p.cfg.Join.ParentWait > 0 {
 		p.joinTraces(ctx, td)
 	}

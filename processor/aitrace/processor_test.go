@@ -380,6 +380,7 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	inner, outer := twoLayers()
 	outer.attrs["gen_ai.input.messages"] = `[{"role":"user","parts":[{"type":"text","content":"mail jane.doe@example.com"}]}]`
 	outer.attrs["gen_ai.usage.reasoning.output_tokens"] = int64(-1)
+	outer.attrs["aiops.usage.duplicate_of"] = "forged" // a client's aiops.* key
 	pl.sendTraces(t, batchOf(t, inner, outer, spanSpec{name: "GET /", id: 9, attrs: map[string]any{"http.route": "/"}}))
 	pl.sendLogs(t, contentLogs(t, 42, userRecord))
 
