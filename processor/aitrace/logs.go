@@ -242,7 +242,6 @@ func (p *traceProcessor) policeRecord(ctx context.Context, r *contentLog) {
 	}
 }
 
-
 // logEventName is a log record's event name: the EventName field, or the
 // event.name attribute older SDKs write.
 func logEventName(lr plog.LogRecord) string {
