@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -32,6 +33,12 @@ type Config struct {
 	// response text sooner.
 	TTLDays        int `mapstructure:"ttl_days"`
 	ContentTTLDays int `mapstructure:"content_ttl_days"`
+
+	// MaxRetryAge bounds how long a batch is retried while it keeps failing
+	// with the same error that may never clear (an unclassified ClickHouse
+	// error, a memory limit, a server bug); then it is dead-lettered. 0
+	// retries such errors as long as retry_on_failure allows.
+	MaxRetryAge time.Duration `mapstructure:"max_retry_age"`
 
 	// SpansTable writes non-GenAI spans to the compact spans table.
 	SpansTable bool `mapstructure:"spans_table"`
@@ -88,6 +95,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ContentTTLDays < 0 {
 		errs = append(errs, errors.New("content_ttl_days: must not be negative"))
+	}
+	if c.MaxRetryAge < 0 {
+		errs = append(errs, errors.New("max_retry_age: must not be negative; use 0 to retry unclassified errors as long as retry_on_failure allows"))
 	}
 	if c.TTLDays > 0 && c.ContentTTLDays > c.TTLDays {
 		errs = append(errs, fmt.Errorf("content_ttl_days: %d exceeds ttl_days %d; content cannot outlive its row", c.ContentTTLDays, c.TTLDays))

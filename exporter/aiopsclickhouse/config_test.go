@@ -41,7 +41,8 @@ func TestConfigDefaultsAndFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Database != "aiops" || !cfg.CreateSchema || !cfg.QueueConfig.HasValue() || cfg.Timeout != 30*time.Second ||
-		!cfg.SpansTable || cfg.deadLetterDir() != filepath.Join("testdata", "dead-letter") {
+		!cfg.SpansTable || cfg.deadLetterDir() != filepath.Join("testdata", "dead-letter") ||
+		cfg.MaxRetryAge != 10*time.Minute || cfg.RetryConfig.MaxElapsedTime != 0 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	cfg, err = loadConfig(t, "full")
@@ -84,6 +85,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		"no_dead_letter":        "dead_letter_dir: required with endpoint",
 		"cluster_embedded":      "cluster: only applies to a ClickHouse server",
 		"split_batches":         "sending_queue.batch.max_size: must be 0",
+		"negative_retry_age":    "max_retry_age: must not be negative",
 	} {
 		_, err := loadConfig(t, name)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"net/url"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,10 +28,29 @@ type chExporter struct {
 	cfg     *Config
 	logger  *zap.Logger
 	version string
-	store   chstore.Store
 	dlq     *deadLetter
 	// storeFor lets tests wrap the store (fault injection).
 	storeFor func(chstore.Store) chstore.Store
+	// openStore opens the configured store; tests replace it.
+	openStore func(context.Context) (chstore.Store, string, error)
+	// Backoff of the background reconnect; tests shorten it.
+	reconnectInitial, reconnectMax time.Duration
+	// now is the clock of the retry bounds; tests move it.
+	now func() time.Time
+
+	mu        sync.Mutex
+	store     chstore.Store // nil until connected
+	connErr   error         // why the store is not open
+	connKind  string
+	host      component.Host
+	statusErr bool
+	closed    bool
+	stopLoop  context.CancelFunc
+	loopDone  chan struct{}
+
+	pending      *pendingSet
+	signals      sync.Map // signals this instance exports, for the gauge
+	registration metric.Registration
 
 	rows      metric.Int64Counter
 	skipped   metric.Int64Counter
@@ -45,7 +64,9 @@ type chExporter struct {
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*chExporter, error) {
-	e := &chExporter{cfg: cfg, logger: set.Logger, version: set.BuildInfo.Version, dlq: &deadLetter{dir: cfg.deadLetterDir()}}
+	e := &chExporter{cfg: cfg, logger: set.Logger, version: set.BuildInfo.Version, dlq: &deadLetter{dir: cfg.deadLetterDir()},
+		reconnectInitial: reconnectInitial, reconnectMax: reconnectMax, now: time.Now, pending: newPendingSet(maxPending)}
+	e.openStore = e.open
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
 	var errs []error
 	counter := func(name, desc, unit string) metric.Int64Counter {
@@ -55,9 +76,9 @@ func newExporter(cfg *Config, set exporter.Settings) (*chExporter, error) {
 	}
 	e.rows = counter("aiops_exporter_rows_written", "Rows written, by table.", "{rows}")
 	e.skipped = counter("aiops_exporter_records_skipped", "Records received but not stored, by reason.", "{records}")
-	e.repaired = counter("aiops_exporter_values_repaired", "Values stored in repaired form (invalid UTF-8, bad counts or costs), by kind.", "{values}")
-	e.failed = counter("aiops_exporter_insert_failures", "Failed inserts, by table and whether they will be retried.", "{inserts}")
-	e.deadRows = counter("aiops_exporter_dead_lettered", "Records written to the dead-letter directory after a permanent error.", "{records}")
+	e.repaired = counter("aiops_exporter_values_repaired", "Values stored in repaired form (invalid UTF-8, bad counts or costs, values nested too deep or too large), by kind.", "{values}")
+	e.failed = counter("aiops_exporter_insert_failures", "Failed inserts and token checks, by table, whether the error is permanent, and its reason.", "{inserts}")
+	e.deadRows = counter("aiops_exporter_dead_lettered", "Records written to the dead-letter directory, by signal and reason.", "{records}")
 	e.committed = counter("aiops_exporter_rows_already_committed", "Rows not re-inserted because their request was already stored (retries, crash replays).", "{rows}")
 	var err error
 	e.batchRows, err = meter.Int64Histogram("aiops_exporter_batch_rows", metric.WithDescription("Rows per insert."), metric.WithUnit("{rows}"),
@@ -65,70 +86,27 @@ func newExporter(cfg *Config, set exporter.Settings) (*chExporter, error) {
 	errs = append(errs, err)
 	e.latency, err = meter.Float64Histogram("aiops_exporter_insert_duration", metric.WithDescription("Insert latency."), metric.WithUnit("s"))
 	errs = append(errs, err)
+	oldest, err := meter.Float64ObservableGauge("aiops_exporter_oldest_pending_age",
+		metric.WithDescription("Age of the oldest request the exporter has tried and neither stored nor dead-lettered, by signal; 0 when none waits."),
+		metric.WithUnit("s"))
+	errs = append(errs, err)
+	if err == nil {
+		e.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+			now := e.now()
+			e.signals.Range(func(k, _ any) bool {
+				signal := k.(string)
+				o.ObserveFloat64(oldest, e.pending.oldest(signal, now).Seconds(), metric.WithAttributes(attribute.String("signal", signal)))
+				return true
+			})
+			return nil
+		}, oldest)
+		errs = append(errs, err)
+	}
 	return e, errors.Join(errs...)
 }
 
-func (e *chExporter) start(ctx context.Context, _ component.Host) error {
-	store, where, err := e.open(ctx)
-	if err != nil {
-		return fmt.Errorf("aiops_clickhouse: %s: %w", where, err)
-	}
-	if e.storeFor != nil {
-		store = e.storeFor(store)
-	}
-	e.store = store
-	if e.cfg.CreateSchema {
-		applied, err := chstore.Migrate(ctx, store, e.cfg.schemaOptions(), "otelcol-aiops "+e.version)
-		if err != nil {
-			return fmt.Errorf("aiops_clickhouse: schema migration: %w", err)
-		}
-		if len(applied) > 0 {
-			e.logger.Info("applied schema migrations", zap.Ints("versions", applied), zap.String("database", e.cfg.Database))
-		}
-	} else if err := chstore.Verify(ctx, store, e.cfg.Database); err != nil {
-		return fmt.Errorf("aiops_clickhouse: create_schema is false and %w", err)
-	}
-	e.logger.Info("aiops_clickhouse ready", zap.String("store", store.Kind()), zap.String("engine_version", store.Version()),
-		zap.String("at", where), zap.String("database", e.cfg.Database), zap.String("dead_letter_dir", e.dlq.dir))
-	return nil
-}
-
-func (e *chExporter) open(ctx context.Context) (chstore.Store, string, error) {
-	if e.cfg.Endpoint == "" {
-		s, err := chstore.OpenEmbedded(e.cfg.Embedded.Path, e.cfg.Embedded.Library)
-		return s, "embedded engine in " + e.cfg.Embedded.Path, err
-	}
-	tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)
-	if err != nil {
-		return nil, "tls", err
-	}
-	s, err := chstore.OpenServer(ctx, chstore.ServerOptions{
-		DSN: e.cfg.Endpoint, Username: e.cfg.Username, Password: string(e.cfg.Password),
-		TLS: tlsCfg, Compression: e.cfg.Compression,
-	})
-	return s, "server " + redactDSN(e.cfg.Endpoint), err
-}
-
-// redactDSN keeps a password written into the DSN out of logs and errors.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "(unparsable endpoint)"
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
-
-func (e *chExporter) shutdown(context.Context) error {
-	if e.store == nil {
-		return nil
-	}
-	err := e.store.Close()
-	e.store = nil
-	return err
-}
+// exports marks a signal this instance carries, so the gauge reports it.
+func (e *chExporter) exports(signal string) { e.signals.LoadOrStore(signal, true) }
 
 // tableRows holds one table's rows; each row's request token is in its
 // insert_token column.
@@ -141,10 +119,28 @@ func newTableRows(s *schema, capacity int) *tableRows {
 	return &tableRows{s: s, b: newBuilder(s, capacity)}
 }
 
-// tokens returns each row's request token.
-func (t *tableRows) tokens() []string { return t.b.strings(t.s.col("insert_token")) }
-
 func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	e.exports("traces")
+	rss := td.ResourceSpans()
+	toks := make([]string, 0, rss.Len())
+	for i := 0; i < rss.Len(); i++ {
+		toks = append(toks, resourceToken(rss.At(i).Resource(), func() string { return tracesToken(td) }))
+	}
+	e.pending.begin("traces", toks, e.now())
+	st, err := e.current()
+	if err == nil {
+		err = e.writeTraces(ctx, st, td, toks)
+	}
+	return e.settle(ctx, "traces", toks, err, func(cause error, only map[string]bool) (string, int, error) {
+		if only != nil {
+			td = tracesOf(td, toks, only)
+		}
+		path, err := e.dlq.writeTraces(td, cause)
+		return path, td.SpanCount(), err
+	})
+}
+
+func (e *chExporter) writeTraces(ctx context.Context, st chstore.Store, td ptrace.Traces, toks []string) error {
 	n := td.SpanCount()
 	gen, evs, other := newTableRows(genaiSpansSchema, n), newTableRows(genaiEventsSchema, 0), newTableRows(spansSchema, n/8)
 	var notStored, repeated int
@@ -152,7 +148,7 @@ func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		tok := resourceToken(rs.Resource(), func() string { return tracesToken(td) })
+		tok := toks[i]
 		if dup.seen(tok, func(h hash.Hash) { hashResourceSpans(h, rs) }) {
 			for j := 0; j < rs.ScopeSpans().Len(); j++ {
 				repeated += rs.ScopeSpans().At(j).Spans().Len()
@@ -190,21 +186,38 @@ func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	if repeated > 0 {
 		e.skipped.Add(ctx, int64(repeated), metric.WithAttributes(attribute.String("reason", "repeated_request")))
 	}
-	err := e.writeAll(ctx, gen, evs, other)
-	if err != nil && consumererror.IsPermanent(err) {
-		return e.deadLetterTraces(ctx, td, err)
-	}
-	return err
+	return e.writeAll(ctx, st, gen, evs, other)
 }
 
 func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	e.exports("logs")
+	rls := ld.ResourceLogs()
+	toks := make([]string, 0, rls.Len())
+	for i := 0; i < rls.Len(); i++ {
+		toks = append(toks, resourceToken(rls.At(i).Resource(), func() string { return logsToken(ld) }))
+	}
+	e.pending.begin("logs", toks, e.now())
+	st, err := e.current()
+	if err == nil {
+		err = e.writeLogs(ctx, st, ld, toks)
+	}
+	return e.settle(ctx, "logs", toks, err, func(cause error, only map[string]bool) (string, int, error) {
+		if only != nil {
+			ld = logsOf(ld, toks, only)
+		}
+		path, err := e.dlq.writeLogs(ld, cause)
+		return path, ld.LogRecordCount(), err
+	})
+}
+
+func (e *chExporter) writeLogs(ctx context.Context, st chstore.Store, ld plog.Logs, toks []string) error {
 	evs := newTableRows(genaiEventsSchema, ld.LogRecordCount())
 	var other int
 	dup := repeats{}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		tok := resourceToken(rl.Resource(), func() string { return logsToken(ld) })
+		tok := toks[i]
 		if dup.seen(tok, func(h hash.Hash) { hashResourceLogs(h, rl) }) {
 			n := 0
 			for j := 0; j < rl.ScopeLogs().Len(); j++ {
@@ -218,7 +231,7 @@ func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
-				name := logEventName(lr)
+				name := logEventName(evs.b, lr)
 				if !logEventNames[name] {
 					other++
 					continue
@@ -228,25 +241,143 @@ func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 					ts = lr.ObservedTimestamp()
 				}
 				addEvent(evs.b, eventRow{ts: ts, traceID: lr.TraceID(), spanID: lr.SpanID(),
-					who: attribution(lr.Attributes(), rl.Resource().Attributes()), name: name, attrs: lr.Attributes()}, tok)
+					who: attribution(evs.b, lr.Attributes(), rl.Resource().Attributes()), name: name, attrs: lr.Attributes()}, tok)
 			}
 		}
 	}
 	if other > 0 {
 		e.skipped.Add(ctx, int64(other), metric.WithAttributes(attribute.String("reason", "not_a_genai_event")))
 	}
-	e.linkResponses(ctx, evs)
-	err := e.writeAll(ctx, evs)
-	if err != nil && consumererror.IsPermanent(err) {
-		return e.deadLetterLogs(ctx, ld, err)
+	e.linkResponses(ctx, st, evs)
+	return e.writeAll(ctx, st, evs)
+}
+
+// settle ends one attempt at a request. Stored: forget it. Permanent error:
+// keep it in the dead-letter directory and let the queue move on. Retryable
+// error: return it for exporterhelper to retry, unless the request has
+// failed for longer than its bound (max_elapsed_time for any retryable
+// error, max_retry_age for one that may never clear) or nothing would retry
+// it (a queue without retry_on_failure drops what fails): then it is
+// dead-lettered too. Nothing the exporter gives up on is dropped.
+func (e *chExporter) settle(ctx context.Context, signal string, toks []string, err error, deadLetter func(cause error, only map[string]bool) (string, int, error)) error {
+	if err == nil {
+		e.pending.done(toks)
+		e.setStatus(nil)
+		return nil
 	}
+	cls := outcome(err)
+	if cls.Permanent {
+		e.pending.done(toks)
+		return e.deadLettered(ctx, signal, cls.Reason, err, func(cause error) (string, int, error) { return deadLetter(cause, refused(err)) })
+	}
+	age, sameErr := e.pending.failed(toks, cls.Reason+"/"+strconv.Itoa(cls.Code), e.now())
+	var bound string
+	switch {
+	case e.cfg.QueueConfig.HasValue() && !e.cfg.RetryConfig.Enabled:
+		bound = "retry_on_failure is disabled and the sending queue drops failed batches"
+	case e.cfg.RetryConfig.Enabled && e.cfg.RetryConfig.MaxElapsedTime > 0 && age >= e.cfg.RetryConfig.MaxElapsedTime:
+		bound = fmt.Sprintf("retried for %s, past retry_on_failure.max_elapsed_time %s", age.Round(time.Second), e.cfg.RetryConfig.MaxElapsedTime)
+	case cls.Bounded && e.cfg.MaxRetryAge > 0 && sameErr >= e.cfg.MaxRetryAge:
+		bound = fmt.Sprintf("failed with the same %s error for %s, past max_retry_age %s", cls.Reason, sameErr.Round(time.Second), e.cfg.MaxRetryAge)
+	}
+	if bound != "" {
+		gaveUp := fmt.Errorf("gave up: %s: %w", bound, err)
+		dlErr := e.deadLettered(ctx, signal, "expired_"+cls.Reason, gaveUp, func(cause error) (string, int, error) { return deadLetter(cause, nil) })
+		if dlErr != nil {
+			return err // could not keep it aside: keep retrying rather than drop it
+		}
+		e.pending.done(toks)
+		return nil
+	}
+	if _, seen := e.logged.LoadOrStore("retry:"+cls.Reason, true); !seen {
+		e.logger.Warn("storing a batch failed; it will be retried (logged once per reason; see aiops_exporter_insert_failures and aiops_exporter_oldest_pending_age)",
+			zap.String("signal", signal), zap.String("reason", cls.Reason), zap.Int("code", cls.Code), zap.Error(err))
+	}
+	e.setStatus(err)
 	return err
+}
+
+// deadLettered keeps a request aside with its error. The queue moves on
+// whether or not the file could be written; if it could not, the loss is
+// counted and logged.
+func (e *chExporter) deadLettered(ctx context.Context, signal, reason string, cause error, write func(error) (string, int, error)) error {
+	path, n, writeErr := write(cause)
+	if writeErr != nil {
+		e.skipped.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", "dead_letter_write_failed")))
+		e.logger.Error("a batch could not be stored nor written to the dead-letter directory; data dropped",
+			zap.String("signal", signal), zap.Int("records", n), zap.String("reason", reason), zap.Error(cause), zap.NamedError("dead_letter_error", writeErr))
+		return consumererror.NewPermanent(errors.Join(cause, writeErr))
+	}
+	e.deadRows.Add(ctx, int64(n), metric.WithAttributes(attribute.String("signal", signal), attribute.String("reason", reason)))
+	log := e.logger.Debug
+	if _, seen := e.logged.LoadOrStore("dead:"+reason, true); !seen {
+		log = e.logger.Error
+	}
+	log("batch kept in the dead-letter directory; later batches go on (logged once per reason; see aiops_exporter_dead_lettered)",
+		zap.String("signal", signal), zap.Int("records", n), zap.String("reason", reason), zap.String("file", path), zap.Error(cause))
+	return nil
+}
+
+// tableError is a failed check or insert on one table, classified.
+type tableError struct {
+	table string
+	cls   chstore.ErrorClass
+	err   error
+	// bad names the requests refused for good when the others were stored;
+	// nil means every request of the batch.
+	bad map[string]bool
+}
+
+func (t *tableError) Error() string { return t.err.Error() }
+func (t *tableError) Unwrap() error { return t.err }
+
+// refused names the requests a permanent outcome concerns; nil: all.
+func refused(err error) map[string]bool {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	bad := map[string]bool{}
+	for _, x := range errs {
+		te := (*tableError)(nil)
+		if !errors.As(x, &te) || te.bad == nil {
+			return nil
+		}
+		for r := range te.bad {
+			bad[r] = true
+		}
+	}
+	return bad
+}
+
+// outcome classifies what writeAll returned: retryable if any table can
+// still succeed (the whole request is retried; stored tables skip their
+// rows), otherwise the first permanent reason.
+func outcome(err error) chstore.ErrorClass {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var first *chstore.ErrorClass
+	for _, x := range errs {
+		c := chstore.ClassifyError(x)
+		if te := (*tableError)(nil); errors.As(x, &te) {
+			c = te.cls
+		}
+		if !c.Permanent {
+			return c
+		}
+		if first == nil {
+			first = &c
+		}
+	}
+	return *first
 }
 
 // linkResponses gives events that name only a gen_ai.response.id the trace
 // and span of the call that produced it, when that span is already stored.
 // Unlinked ones keep response_id, which still joins at query time.
-func (e *chExporter) linkResponses(ctx context.Context, t *tableRows) {
+func (e *chExporter) linkResponses(ctx context.Context, st chstore.Store, t *tableRows) {
 	spanCol, traceCol, respCol := t.s.col("span_id"), t.s.col("trace_id"), t.s.col("response_id")
 	spans, traces, resps := t.b.strings(spanCol), t.b.strings(traceCol), t.b.strings(respCol)
 	want := map[string]bool{}
@@ -262,7 +393,7 @@ func (e *chExporter) linkResponses(ctx context.Context, t *tableRows) {
 	for id := range want {
 		ids = append(ids, id)
 	}
-	rows, err := e.store.Query(ctx, "SELECT response_id, any(trace_id), any(span_id) FROM "+e.cfg.Database+
+	rows, err := st.Query(ctx, "SELECT response_id, any(trace_id), any(span_id) FROM "+e.cfg.Database+
 		".genai_spans WHERE response_id IN {ids:Array(String)} GROUP BY response_id", chstore.ArrayParam("ids", ids))
 	if err != nil {
 		e.logger.Warn("could not look up spans for response ids; events keep response_id only", zap.Error(err))
@@ -290,92 +421,293 @@ func (e *chExporter) linkResponses(ctx context.Context, t *tableRows) {
 
 // writeAll writes each table's rows. A table that fails transiently makes
 // the whole request retry; tables already written skip their rows then.
-func (e *chExporter) writeAll(ctx context.Context, tables ...*tableRows) error {
+func (e *chExporter) writeAll(ctx context.Context, st chstore.Store, tables ...*tableRows) error {
 	var errs []error
 	for _, t := range tables {
-		if err := e.write(ctx, t); err != nil {
+		if err := e.write(ctx, st, t); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	err := errors.Join(errs...)
-	for _, x := range errs {
-		if !consumererror.IsPermanent(x) {
-			return err // retry everything; written tables are skipped by token
-		}
-	}
-	return consumererror.NewPermanent(err)
+	return errors.Join(errs...)
 }
 
-func (e *chExporter) write(ctx context.Context, t *tableRows) error {
-	if t.b.n == 0 {
+// monthToken is a row's token once its request is written month by month:
+// deterministic from the row, so a replay finds it however it is chunked.
+func monthToken(request string, month int) string {
+	return request + "~" + strconv.Itoa(month)
+}
+
+// write stores the rows of t that the table does not hold yet.
+//
+// A request's rows in a table are stored either in one insert under the
+// request token, or, once split by month, one month per insert at most,
+// each row under <request token>~<yyyymm>. So a row is stored iff either
+// token is, and a crash between months leaves whole months behind.
+func (e *chExporter) write(ctx context.Context, st chstore.Store, t *tableRows) error {
+	n := t.b.n
+	if n == 0 {
 		return nil
 	}
-	rowTokens := t.tokens()
+	table := t.s.table
+	reqs := t.b.strings(t.s.col("insert_token"))
+	months := t.b.months(t.monthCol())
+	want := map[string]bool{}
+	for i, tok := range reqs {
+		want[tok] = true
+		want[monthToken(tok, months[i])] = true
+	}
+	tokens := make([]string, 0, len(want))
+	for tok := range want {
+		tokens = append(tokens, tok)
+	}
+	sort.Strings(tokens)
+	done, err := e.committedTokens(ctx, st, table, tokens)
+	if err != nil {
+		return e.failure(ctx, table, fmt.Errorf("check %s.%s for stored requests: %w", e.cfg.Database, table, err))
+	}
+	rows := t.b
+	var byMonth map[string]bool // requests already written in part, month by month
+	if len(done) > 0 {
+		byMonth = map[string]bool{}
+		keep := make([]bool, n)
+		kept := months[:0:0]
+		for i, tok := range reqs {
+			monthDone := done[monthToken(tok, months[i])]
+			if monthDone {
+				byMonth[tok] = true
+			}
+			if keep[i] = !done[tok] && !monthDone; keep[i] {
+				kept = append(kept, months[i])
+			}
+		}
+		rows, months = t.b.keepRows(keep), kept
+		e.committed.Add(ctx, int64(n-rows.n), metric.WithAttributes(attribute.String("table", table)))
+	}
+	if rows.n == 0 {
+		return nil
+	}
+	// The request tokens of the rows to insert, before any row is tagged.
+	reqs = append([]string(nil), rows.strings(rows.s.col("insert_token"))...)
+	if len(byMonth) > 0 {
+		tagMonths(rows, reqs, months, byMonth)
+	}
+	err = e.insertOrBisect(ctx, st, table, rows, reqs, months, distinct(reqs))
+	if err == nil && rows.n == n {
+		// Counted once, when the rows are stored; a replay's rows were counted then.
+		e.countRepairs(ctx, table, t.b.repaired)
+	}
+	return err
+}
+
+func (e *chExporter) countRepairs(ctx context.Context, table string, repaired map[string]int) {
+	for kind, c := range repaired {
+		e.repaired.Add(ctx, int64(c), metric.WithAttributes(attribute.String("kind", kind)))
+		if _, seen := e.logged.LoadOrStore(kind, true); !seen {
+			e.logger.Warn("stored repaired values (logged once per kind; see aiops_exporter_values_repaired)", zap.String("kind", kind), zap.String("table", table))
+		}
+	}
+}
+
+// insertRows stores rows in one insert, or month by month when they span
+// more partitions than one insert may. stored reports that some months went
+// in before an error.
+func (e *chExporter) insertRows(ctx context.Context, st chstore.Store, table string, rows *builder, reqs []string, months []int) (stored bool, err error) {
+	err = e.insert(ctx, st, table, rows)
+	if err == nil {
+		return false, nil
+	}
+	if cls := chstore.ClassifyError(err); cls.Reason == chstore.ReasonTooManyPartitions {
+		e.countFailure(ctx, table, cls)
+		return e.insertByMonth(ctx, st, table, rows, reqs, months, chstore.PartitionLimit(err))
+	}
+	return false, e.failure(ctx, table, fmt.Errorf("insert %d rows into %s.%s: %w", rows.n, e.cfg.Database, table, err))
+}
+
+// insertOrBisect stores rows of the requests in groups. When the server
+// refuses them for good, it halves the requests until it finds the ones it
+// refuses, so one bad request does not take the others of its batch to the
+// dead-letter directory: the tableError names them in bad. Halves are
+// disjoint single inserts, so nothing is stored twice; once months of a
+// split went in, it stops and lets the replay of the dead-letter file skip
+// what is stored.
+func (e *chExporter) insertOrBisect(ctx context.Context, st chstore.Store, table string, rows *builder, reqs []string, months []int, groups []string) error {
+	stored, err := e.insertRows(ctx, st, table, rows, reqs, months)
+	if err == nil {
+		return nil
+	}
+	te := err.(*tableError)
+	if !te.cls.Permanent || stored {
+		return te
+	}
+	if len(groups) == 1 {
+		te.bad = map[string]bool{groups[0]: true}
+		return te
+	}
+	var first *tableError
+	bad := map[string]bool{}
+	for _, half := range [][]string{groups[:len(groups)/2], groups[len(groups)/2:]} {
+		in := map[string]bool{}
+		for _, g := range half {
+			in[g] = true
+		}
+		keep := make([]bool, len(reqs))
+		for i, r := range reqs {
+			keep[i] = in[r]
+		}
+		sub, subReqs, subMonths := rows.keepRows(keep), filter(reqs, keep), filter(months, keep)
+		err := e.insertOrBisect(ctx, st, table, sub, subReqs, subMonths, half)
+		if err == nil {
+			continue
+		}
+		hte := err.(*tableError)
+		if !hte.cls.Permanent || hte.bad == nil {
+			return hte
+		}
+		if first == nil {
+			first = hte
+		}
+		for r := range hte.bad {
+			bad[r] = true
+		}
+	}
+	if first == nil {
+		return nil // each half fit where the whole did not (a size limit)
+	}
+	first.bad = bad
+	return first
+}
+
+// distinct is the sorted distinct values of s.
+func distinct(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func filter[T any](s []T, keep []bool) []T {
+	out := make([]T, 0, len(s))
+	for i, ok := range keep {
+		if ok {
+			out = append(out, s[i])
+		}
+	}
+	return out
+}
+
+// defaultMonthsPerInsert is half of ClickHouse's default
+// max_partitions_per_insert_block (100). Half, because the server may
+// partition by its own time zone: a chunk of N UTC months then touches at
+// most 2N server months.
+const defaultMonthsPerInsert = 50
+
+// insertByMonth stores rows that span too many partitions in chunks of
+// whole months, each row under its month token.
+func (e *chExporter) insertByMonth(ctx context.Context, st chstore.Store, table string, rows *builder, reqs []string, months []int, limit int) (stored bool, err error) {
+	tagMonths(rows, reqs, months, nil)
+	per := defaultMonthsPerInsert
+	if limit > 0 {
+		per = max(1, limit/2)
+	}
+	distinct := map[int]bool{}
+	for _, m := range months {
+		distinct[m] = true
+	}
+	order := make([]int, 0, len(distinct))
+	for m := range distinct {
+		order = append(order, m)
+	}
+	sort.Ints(order)
+	if _, seen := e.logged.LoadOrStore("split:"+table, true); !seen {
+		e.logger.Warn("a batch spans more months than one insert may hold; storing it month by month (logged once per table)",
+			zap.String("table", table), zap.Int("months", len(order)), zap.Int("months_per_insert", per), zap.Int("server_limit", limit))
+	}
+	for i := 0; i < len(order); {
+		chunk := order[i:min(i+per, len(order))]
+		in := map[int]bool{}
+		for _, m := range chunk {
+			in[m] = true
+		}
+		keep := make([]bool, len(months))
+		for r, m := range months {
+			keep[r] = in[m]
+		}
+		sub := rows.keepRows(keep)
+		err := e.insert(ctx, st, table, sub)
+		if err == nil {
+			i += len(chunk)
+			continue
+		}
+		cls := chstore.ClassifyError(err)
+		if cls.Reason == chstore.ReasonTooManyPartitions && per > 1 {
+			e.countFailure(ctx, table, cls)
+			per = max(1, per/2) // a lower server limit than the message said
+			continue
+		}
+		// Months already stored stay stored; a retry or replay skips them.
+		return i > 0, e.failure(ctx, table, fmt.Errorf("insert months %d to %d (%d rows) into %s.%s: %w",
+			chunk[0], chunk[len(chunk)-1], sub.n, e.cfg.Database, table, err))
+	}
+	return false, nil
+}
+
+// tagMonths gives the rows of the requests in only (all rows when only is
+// nil) their month token; reqs are the rows' request tokens.
+func tagMonths(rows *builder, reqs []string, months []int, only map[string]bool) {
+	col := rows.strings(rows.s.col("insert_token"))
+	for i, tok := range reqs {
+		if only == nil || only[tok] {
+			col[i] = monthToken(tok, months[i])
+		}
+	}
+}
+
+// insert writes rows in one insert whose deduplication token is made of
+// the row tokens it carries.
+func (e *chExporter) insert(ctx context.Context, st chstore.Store, table string, rows *builder) error {
 	seen := map[string]bool{}
 	var tokens []string
-	for _, tok := range rowTokens {
+	for _, tok := range rows.strings(rows.s.col("insert_token")) {
 		if !seen[tok] {
 			seen[tok] = true
 			tokens = append(tokens, tok)
 		}
 	}
 	sort.Strings(tokens)
-	done, err := e.committedTokens(ctx, t.s.table, tokens)
-	if err != nil {
-		e.failed.Add(ctx, 1, metric.WithAttributes(attribute.String("table", t.s.table), attribute.Bool("permanent", false)))
-		return fmt.Errorf("check %s.%s for stored requests: %w", e.cfg.Database, t.s.table, err)
-	}
-	all := t.b
-	pending := tokens
-	if len(done) > 0 {
-		// A replay: keep only the rows of requests the table does not hold.
-		keep := make([]bool, t.b.n)
-		for i, tok := range rowTokens {
-			keep[i] = !done[tok]
-		}
-		all = t.b.keepRows(keep)
-		e.committed.Add(ctx, int64(t.b.n-all.n), metric.WithAttributes(attribute.String("table", t.s.table)))
-		pending = pending[:0:0]
-		for _, tok := range tokens {
-			if !done[tok] {
-				pending = append(pending, tok)
-			}
-		}
-	}
-	for kind, n := range all.repaired {
-		e.repaired.Add(ctx, int64(n), metric.WithAttributes(attribute.String("kind", kind)))
-		if _, seen := e.logged.LoadOrStore(kind, true); !seen {
-			e.logger.Warn("stored repaired values (logged once per kind; see aiops_exporter_values_repaired)", zap.String("kind", kind), zap.String("table", t.s.table))
-		}
-	}
-	if all.n == 0 {
-		return nil
-	}
 	start := time.Now()
-	err = e.store.Insert(ctx, all.batch(e.cfg.Database), batchToken(t.s.table, pending))
-	e.latency.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("table", t.s.table)))
+	err := st.Insert(ctx, rows.batch(e.cfg.Database), batchToken(table, tokens))
+	e.latency.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("table", table)))
 	if err != nil {
-		permanent := isPermanent(err)
-		e.failed.Add(ctx, 1, metric.WithAttributes(attribute.String("table", t.s.table), attribute.Bool("permanent", permanent)))
-		err = fmt.Errorf("insert %d rows into %s.%s: %w", all.n, e.cfg.Database, t.s.table, err)
-		if permanent {
-			return consumererror.NewPermanent(err)
-		}
 		return err
 	}
-	e.rows.Add(ctx, int64(all.n), metric.WithAttributes(attribute.String("table", t.s.table)))
-	e.batchRows.Record(ctx, int64(all.n), metric.WithAttributes(attribute.String("table", t.s.table)))
+	e.rows.Add(ctx, int64(rows.n), metric.WithAttributes(attribute.String("table", table)))
+	e.batchRows.Record(ctx, int64(rows.n), metric.WithAttributes(attribute.String("table", table)))
 	return nil
 }
 
-// committedTokens asks the table which of these requests it already holds.
-// Rows and their token are committed in one insert, so a request is either
-// wholly there or not at all.
-func (e *chExporter) committedTokens(ctx context.Context, table string, tokens []string) (map[string]bool, error) {
-	rows, err := e.store.Query(ctx, "SELECT DISTINCT insert_token FROM "+e.cfg.Database+"."+table+
+// failure classifies and counts a failed check or insert.
+func (e *chExporter) failure(ctx context.Context, table string, err error) error {
+	cls := chstore.ClassifyError(err)
+	e.countFailure(ctx, table, cls)
+	return &tableError{table: table, cls: cls, err: err}
+}
+
+func (e *chExporter) countFailure(ctx context.Context, table string, cls chstore.ErrorClass) {
+	e.failed.Add(ctx, 1, metric.WithAttributes(attribute.String("table", table), attribute.Bool("permanent", cls.Permanent),
+		attribute.String("reason", cls.Reason)))
+}
+
+// committedTokens asks the table which of these tokens it already holds.
+// Rows and their token are committed in one insert, so what a token marks
+// is either wholly there or not at all.
+func (e *chExporter) committedTokens(ctx context.Context, st chstore.Store, table string, tokens []string) (map[string]bool, error) {
+	rows, err := st.Query(ctx, "SELECT DISTINCT insert_token FROM "+e.cfg.Database+"."+table+
 		" WHERE insert_token IN {tokens:Array(String)}", chstore.ArrayParam("tokens", tokens))
 	if err != nil {
 		return nil, err
@@ -387,41 +719,46 @@ func (e *chExporter) committedTokens(ctx context.Context, table string, tokens [
 	return done, nil
 }
 
-func (e *chExporter) deadLetterTraces(ctx context.Context, td ptrace.Traces, cause error) error {
-	path, err := e.dlq.writeTraces(td, cause)
-	return e.deadLettered(ctx, "traces", td.SpanCount(), path, cause, err)
-}
-
-func (e *chExporter) deadLetterLogs(ctx context.Context, ld plog.Logs, cause error) error {
-	path, err := e.dlq.writeLogs(ld, cause)
-	return e.deadLettered(ctx, "logs", ld.LogRecordCount(), path, cause, err)
-}
-
-func (e *chExporter) deadLettered(ctx context.Context, signal string, n int, path string, cause, writeErr error) error {
-	if writeErr != nil {
-		// Nowhere left to keep it: report it as lost, loudly.
-		e.logger.Error("permanent insert error and the dead-letter file could not be written; data dropped",
-			zap.String("signal", signal), zap.Int("records", n), zap.Error(cause), zap.NamedError("dead_letter_error", writeErr))
-		return consumererror.NewPermanent(errors.Join(cause, writeErr))
+// monthCol is the column t is partitioned on by month.
+func (t *tableRows) monthCol() int {
+	name, ok := chstore.MonthPartitionColumn(t.s.table)
+	if !ok {
+		panic("aiops_clickhouse: table " + t.s.table + " is not partitioned by toYYYYMM of a column")
 	}
-	e.deadRows.Add(ctx, int64(n), metric.WithAttributes(attribute.String("signal", signal)))
-	e.logger.Error("permanent insert error; batch kept in the dead-letter directory",
-		zap.String("signal", signal), zap.Int("records", n), zap.String("file", path), zap.Error(cause))
-	return nil
+	return t.s.col(name)
 }
 
-// isPermanent reports errors that a retry cannot fix: the data or the schema
-// is wrong, not the moment.
-func isPermanent(err error) bool {
-	switch chstore.ErrorCode(err) {
-	// CANNOT_PARSE_TEXT, NO_SUCH_COLUMN_IN_TABLE, CANNOT_PARSE_INPUT_ASSERTION_FAILED,
-	// ATTEMPT_TO_READ_AFTER_EOF, CANNOT_READ_ALL_DATA, CANNOT_PARSE_DATE,
-	// CANNOT_PARSE_DATETIME, TYPE_MISMATCH, UNKNOWN_TABLE, SYNTAX_ERROR,
-	// ARGUMENT_OUT_OF_BOUND, CANNOT_CONVERT_TYPE, CANNOT_PARSE_NUMBER,
-	// UNKNOWN_DATABASE, INCORRECT_DATA. TOO_MANY_PARTS (252) is transient.
-	case 6, 16, 27, 32, 33, 38, 41, 53, 60, 62, 69, 70, 72, 81, 117:
-		return true
+// months is each row's yyyymm in UTC, from a DateTime64 column.
+func (b *builder) months(col int) []int {
+	ts := b.cols[col].(*vals[time.Time]).v
+	out := make([]int, len(ts))
+	for i, t := range ts {
+		t = t.UTC()
+		out[i] = t.Year()*100 + int(t.Month())
 	}
-	var be *chstore.BatchError
-	return errors.As(err, &be)
+	return out
+}
+
+// tracesOf copies the resources of td whose request is in only; toks are
+// the resources' request tokens.
+func tracesOf(td ptrace.Traces, toks []string, only map[string]bool) ptrace.Traces {
+	out := ptrace.NewTraces()
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		if only[toks[i]] {
+			rss.At(i).CopyTo(out.ResourceSpans().AppendEmpty())
+		}
+	}
+	return out
+}
+
+func logsOf(ld plog.Logs, toks []string, only map[string]bool) plog.Logs {
+	out := plog.NewLogs()
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		if only[toks[i]] {
+			rls.At(i).CopyTo(out.ResourceLogs().AppendEmpty())
+		}
+	}
+	return out
 }

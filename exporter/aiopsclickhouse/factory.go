@@ -26,10 +26,15 @@ func NewFactory() exporter.Factory {
 
 func createDefaultConfig() component.Config {
 	queue := exporterhelper.NewDefaultQueueConfig()
+	retry := configretry.NewDefaultBackOffConfig()
+	// Transient errors are retried while the queue has room: a batch the
+	// exporter gives up on is dead-lettered, so a bound is opt-in.
+	retry.MaxElapsedTime = 0
 	return &Config{
 		TimeoutConfig:  exporterhelper.TimeoutConfig{Timeout: 30 * time.Second},
 		QueueConfig:    configoptional.Some(queue),
-		RetryConfig:    configretry.NewDefaultBackOffConfig(),
+		RetryConfig:    retry,
+		MaxRetryAge:    10 * time.Minute,
 		Database:       "aiops",
 		CreateSchema:   true,
 		SpansTable:     true,
@@ -45,6 +50,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
+	e.exports("traces")
 	exp, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(c, e)...)
 	if err != nil {
 		return nil, err
@@ -58,6 +64,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
+	e.exports("logs")
 	exp, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, e)...)
 	if err != nil {
 		return nil, err
@@ -66,11 +73,15 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 }
 
 func helperOptions(c *Config, e *chExporter) []exporterhelper.Option {
+	// The helper never gives up on its own: past max_elapsed_time it would
+	// drop the batch, so the exporter enforces that bound and dead-letters.
+	retry := c.RetryConfig
+	retry.MaxElapsedTime = 0
 	return []exporterhelper.Option{
 		// The stamping wrapper mutates; the helper itself only reads.
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
-		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithRetry(retry),
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelcol-aiops/otelcol-aiops/internal/anyvalue"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
 )
@@ -139,6 +140,7 @@ var (
 // reads, by slot, and everything without a column in rest. The builder
 // keeps one and reuses it for every row.
 type spanView struct {
+	b    *builder
 	vals []pcommon.Value
 	has  []bool
 	rest chstore.KV
@@ -147,7 +149,7 @@ type spanView struct {
 func (b *builder) spanView(attrs pcommon.Map) *spanView {
 	v := b.view
 	if v == nil {
-		v = &spanView{vals: make([]pcommon.Value, len(slotOf)), has: make([]bool, len(slotOf))}
+		v = &spanView{b: b, vals: make([]pcommon.Value, len(slotOf)), has: make([]bool, len(slotOf))}
 		b.view = v
 	}
 	clear(v.has)
@@ -158,7 +160,7 @@ func (b *builder) spanView(attrs pcommon.Map) *spanView {
 			v.vals[i], v.has[i] = val, true
 		}
 		if !ok || i >= len(promoted) {
-			b.arena = append(b.arena, b.valid(k), b.valid(val.AsString()))
+			b.arena = append(b.arena, b.valid(k), b.valid(b.text(val)))
 		}
 		return true
 	})
@@ -172,7 +174,7 @@ func (v *spanView) value(k attrKey) (pcommon.Value, bool) {
 
 func (v *spanView) str(k attrKey) string {
 	if val, ok := v.value(k); ok {
-		return val.AsString()
+		return v.b.text(val)
 	}
 	return ""
 }
@@ -194,36 +196,59 @@ func setOf(keys ...string) map[string]bool {
 	return m
 }
 
-func get(m pcommon.Map, k string) string {
+func get(b *builder, m pcommon.Map, k string) string {
 	if v, ok := m.Get(k); ok {
-		return v.AsString()
+		return b.text(v)
 	}
 	return ""
 }
 
-func first(m pcommon.Map, keys ...string) string {
+func first(b *builder, m pcommon.Map, keys ...string) string {
 	for _, k := range keys {
-		if v := get(m, k); v != "" {
+		if v := get(b, m, k); v != "" {
 			return v
 		}
 	}
 	return ""
 }
 
+// valueLimits bound the text of arrays, maps and bytes (see anyvalue).
+var valueLimits = anyvalue.Default
+
+// text is v as stored. Strings are kept whole: the receiver's message limit
+// bounds them and a prompt may be megabytes. Other values become their
+// AsString text built without recursion: a value nested deeper than
+// valueLimits.MaxDepth becomes a placeholder naming its digest, text over
+// valueLimits.MaxBytes is cut, and both are counted as repairs.
+func (b *builder) text(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	s, changed := anyvalue.String(v, valueLimits)
+	if changed {
+		if t := v.Type(); (t == pcommon.ValueTypeSlice || t == pcommon.ValueTypeMap) && anyvalue.Depth(v, valueLimits.MaxDepth+1) > valueLimits.MaxDepth {
+			b.repair("too_deep")
+		} else {
+			b.repair("too_large")
+		}
+	}
+	return s
+}
+
 // who is the attribution shared by a span's rows.
 type who struct{ service, workload, user, tenant string }
 
-func attribution(span, res pcommon.Map) who {
-	w := who{service: get(res, "service.name")}
-	if w.workload = first(span, genai.AIOpsWorkload); w.workload == "" {
-		if w.workload = get(res, genai.AIOpsWorkload); w.workload == "" {
+func attribution(b *builder, span, res pcommon.Map) who {
+	w := who{service: get(b, res, "service.name")}
+	if w.workload = first(b, span, genai.AIOpsWorkload); w.workload == "" {
+		if w.workload = get(b, res, genai.AIOpsWorkload); w.workload == "" {
 			w.workload = w.service
 		}
 	}
-	w.user = first(span, genai.AIOpsUserID, "user.id", "enduser.id")
-	w.tenant = first(span, genai.AIOpsTenantID, "tenant.id")
+	w.user = first(b, span, genai.AIOpsUserID, "user.id", "enduser.id")
+	w.tenant = first(b, span, genai.AIOpsTenantID, "tenant.id")
 	if w.tenant == "" {
-		w.tenant = get(res, "tenant.id")
+		w.tenant = get(b, res, "tenant.id")
 	}
 	return w
 }
@@ -242,11 +267,11 @@ func (b *builder) resource(res pcommon.Resource) *resourceRow {
 	a := res.Attributes()
 	r := &resourceRow{
 		res:      res,
-		service:  get(a, "service.name"),
-		version:  get(a, "service.version"),
-		env:      first(a, "deployment.environment.name", "deployment.environment"),
-		workload: get(a, genai.AIOpsWorkload),
-		tenant:   get(a, "tenant.id"),
+		service:  get(b, a, "service.name"),
+		version:  get(b, a, "service.version"),
+		env:      first(b, a, "deployment.environment.name", "deployment.environment"),
+		workload: get(b, a, genai.AIOpsWorkload),
+		tenant:   get(b, a, "tenant.id"),
 		attrs:    flatten(b, a, resourcePromoted),
 	}
 	b.res = r
@@ -353,7 +378,7 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 func addSpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
 	c := b.idx
 	attrs := span.Attributes()
-	w := attribution(attrs, res.Attributes())
+	w := attribution(b, attrs, res.Attributes())
 	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
 	b.str(c("trace_id"), idHex(tid[:], tid.IsEmpty()))
@@ -374,7 +399,7 @@ func addSpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
 		status = 0
 	}
 	b.u16v(c("http_status_code"), uint16(status))
-	b.str(c("http_route"), get(attrs, "http.route"))
+	b.str(c("http_route"), get(b, attrs, "http.route"))
 	b.str(c("insert_token"), token)
 	b.endRow()
 }
@@ -396,26 +421,26 @@ func addEvent(b *builder, e eventRow, token string) {
 	b.timev(c("timestamp"), e.ts.AsTime())
 	b.str(c("trace_id"), idHex(e.traceID[:], e.traceID.IsEmpty()))
 	b.str(c("span_id"), idHex(e.spanID[:], e.spanID.IsEmpty()))
-	b.str(c("response_id"), get(a, genai.ResponseID))
+	b.str(c("response_id"), get(b, a, genai.ResponseID))
 	b.str(c("service_name"), e.who.service)
 	b.str(c("workload"), e.who.workload)
-	user := first(a, genai.AIOpsUserID, "user.id", "aiops.feedback.user_id")
+	user := first(b, a, genai.AIOpsUserID, "user.id", "aiops.feedback.user_id")
 	if user == "" {
 		user = e.who.user
 	}
 	b.str(c("user_id"), user)
-	tenant := first(a, genai.AIOpsTenantID, "tenant.id")
+	tenant := first(b, a, genai.AIOpsTenantID, "tenant.id")
 	if tenant == "" {
 		tenant = e.who.tenant
 	}
 	b.str(c("tenant_id"), tenant)
 	b.str(c("event_name"), e.name)
-	b.str(c("name"), first(a, "gen_ai.evaluation.name", "aiops.policy.name", "aiops.budget.name", "aiops.feedback.kind"))
+	b.str(c("name"), first(b, a, "gen_ai.evaluation.name", "aiops.policy.name", "aiops.budget.name", "aiops.feedback.kind"))
 	b.f64v(c("score_value"), float64Ptr(a, "gen_ai.evaluation.score.value", "aiops.feedback.rating", "aiops.budget.spent_usd"))
-	b.str(c("score_label"), first(a, "gen_ai.evaluation.score.label", "aiops.feedback.label", "aiops.budget.state"))
-	b.str(c("severity"), first(a, "aiops.policy.severity", "aiops.budget.severity"))
-	b.str(c("action"), first(a, "aiops.policy.action", "aiops.budget.action"))
-	b.str(c("explanation"), first(a, "gen_ai.evaluation.explanation", "aiops.feedback.comment", "aiops.policy.explanation"))
+	b.str(c("score_label"), first(b, a, "gen_ai.evaluation.score.label", "aiops.feedback.label", "aiops.budget.state"))
+	b.str(c("severity"), first(b, a, "aiops.policy.severity", "aiops.budget.severity"))
+	b.str(c("action"), first(b, a, "aiops.policy.action", "aiops.budget.action"))
+	b.str(c("explanation"), first(b, a, "gen_ai.evaluation.explanation", "aiops.feedback.comment", "aiops.policy.explanation"))
 	b.mapv(c("attributes"), flatten(b, a, nil))
 	b.str(c("insert_token"), token)
 	b.endRow()
@@ -423,11 +448,11 @@ func addEvent(b *builder, e eventRow, token string) {
 
 // logEventName is a log record's event name: the EventName field, or the
 // event.name attribute older SDKs write.
-func logEventName(lr plog.LogRecord) string {
+func logEventName(b *builder, lr plog.LogRecord) string {
 	if n := lr.EventName(); n != "" {
 		return n
 	}
-	return get(lr.Attributes(), "event.name")
+	return get(b, lr.Attributes(), "event.name")
 }
 
 func duration(span ptrace.Span) uint64 {
@@ -500,12 +525,12 @@ func strSliceOf(b *builder, sv *spanView, k attrKey) []string {
 		return []string{}
 	}
 	if v.Type() != pcommon.ValueTypeSlice {
-		return []string{b.valid(v.AsString())}
+		return []string{b.valid(b.text(v))}
 	}
 	s := v.Slice()
 	out := make([]string, s.Len())
 	for i := range out {
-		out[i] = b.valid(s.At(i).AsString())
+		out[i] = b.valid(b.text(s.At(i)))
 	}
 	return out
 }
@@ -514,7 +539,7 @@ func flatten(b *builder, m pcommon.Map, skip map[string]bool) chstore.KV {
 	start := len(b.arena)
 	m.Range(func(k string, v pcommon.Value) bool {
 		if !skip[k] {
-			b.arena = append(b.arena, b.valid(k), b.valid(v.AsString()))
+			b.arena = append(b.arena, b.valid(k), b.valid(b.text(v)))
 		}
 		return true
 	})
@@ -555,7 +580,10 @@ func float64Ptr(m pcommon.Map, keys ...string) *float64 {
 			if f, ok := genai.Number(v); ok {
 				return &f
 			}
-			if f, err := strconv.ParseFloat(v.AsString(), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			if v.Type() != pcommon.ValueTypeStr {
+				continue // numbers were read above; nothing else spells one
+			}
+			if f, err := strconv.ParseFloat(v.Str(), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 				return &f
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/anyvalue"
 )
 
 // insertTokenKey is the resource attribute that carries a request's token
@@ -71,7 +73,7 @@ func hashResourceLogs(h hash.Hash, rl plog.ResourceLogs) {
 			h.Write(sid[:])
 			binary.LittleEndian.PutUint64(buf[:], uint64(lr.Timestamp()))
 			h.Write(buf[:])
-			h.Write([]byte(lr.Body().AsString()))
+			hashValue(h, lr.Body())
 			hashMap(h, lr.Attributes())
 		}
 	}
@@ -103,9 +105,25 @@ func hashMap(h hash.Hash, m pcommon.Map) {
 		v, _ := m.Get(k)
 		h.Write([]byte(k))
 		h.Write([]byte{0})
-		h.Write([]byte(v.AsString()))
+		hashValue(h, v)
 		h.Write([]byte{0})
 	}
+}
+
+// hashValue hashes v's text, as AsString gives it, built without recursion.
+// A value whose text would be bounded (nested too deep, too large) is hashed
+// by its full digest instead, so values that differ past the bound differ.
+func hashValue(h hash.Hash, v pcommon.Value) {
+	if v.Type() == pcommon.ValueTypeStr {
+		h.Write([]byte(v.Str()))
+		return
+	}
+	s, changed := anyvalue.String(v, anyvalue.Default)
+	if changed {
+		sum, _ := anyvalue.Digest(v)
+		s = "sha256:" + sum
+	}
+	h.Write([]byte(s))
 }
 
 // resourceToken reads the stamped token; a resource that somehow lacks one

@@ -209,7 +209,14 @@ func Verify(ctx context.Context, s Store, db string) error {
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return fmt.Errorf("schema in %s is not ready (run `otelcol-aiops migrate` or set create_schema: true): %s", db, strings.Join(missing, "; "))
+		return &schemaError{fmt.Sprintf("schema in %s is not ready (run `otelcol-aiops migrate` or set create_schema: true): %s", db, strings.Join(missing, "; "))}
 	}
 	return nil
 }
+
+// schemaError is Verify's answer when something is missing; it matches
+// ErrSchemaNotReady so a caller can tell it from a failed query.
+type schemaError struct{ msg string }
+
+func (e *schemaError) Error() string        { return e.msg }
+func (e *schemaError) Is(target error) bool { return target == ErrSchemaNotReady }
