@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 DATA="${AIOPS_DATA_DIR:-./data}"
 export AIOPS_DATA_DIR="$DATA"
+# The maturity report's bearer token (config/embedded.yaml requires one):
+# yours, or a fresh random one for this run.
+export AIOPS_REPORT_TOKEN="${AIOPS_REPORT_TOKEN:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
 BIN=./bin/otelcol-aiops
 LOADGEN=./bin/aiops-loadgen
 TRACES="${DEMO_TRACES:-2000}"
@@ -37,6 +40,20 @@ echo "== sending $TRACES GenAI traces over OTLP/gRPC (chat, embeddings, RAG, too
 echo "== simulating 14 days of four reference applications (prototype, production, RAG, agent platform)"
 ./bin/aiops-simulator -endpoint 127.0.0.1:4317 -days 14 -registry-out "$DATA/registry.yaml" \
   -wait-metrics http://127.0.0.1:8888/metrics -wait-timeout 300s
+
+echo "== the maturity extension scores over HTTP (POST /run with the report token; without it: 401)"
+REPORT=http://127.0.0.1:8890
+code=$(curl -s -o /dev/null -w '%{http_code}' "$REPORT/report.json")
+echo "without the token: HTTP $code"
+[ "$code" = 401 ] || { echo "demo: the report answered $code without a token, want 401" >&2; exit 1; }
+for _ in $(seq 1 60); do
+  code=$(curl -s -o "$DATA/report.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $AIOPS_REPORT_TOKEN" \
+    -H 'Content-Type: application/json' -d '{}' "$REPORT/run")
+  [ "$code" = 200 ] && break
+  sleep 2 # 503 while the store opens, 429 while a scheduled run is in progress
+done
+[ "$code" = 200 ] || { echo "demo: POST /run answered $code" >&2; exit 1; }
+echo "with the token: HTTP $code, $(wc -c <"$DATA/report.json") bytes in $DATA/report.json; the page: $REPORT/ (Authorization: Bearer \$AIOPS_REPORT_TOKEN)"
 
 echo "== stopping the collector (its queue is drained and the engine closed)"
 kill -INT "$PID"

@@ -114,7 +114,8 @@ func bench(bin, name, config string, stores bool, d time.Duration, workers, batc
 	}
 	defer log.Close()
 	cmd := exec.Command(bin, "--config", cfgPath)
-	cmd.Env = append(append(os.Environ(), collectorEnv...), "AIOPS_DATA_DIR="+dir)
+	// The full config requires the maturity report's token; the caller's wins.
+	cmd.Env = append(append(append([]string{"AIOPS_REPORT_TOKEN=aiops-bench"}, os.Environ()...), collectorEnv...), "AIOPS_DATA_DIR="+dir)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return r, err

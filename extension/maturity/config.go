@@ -3,6 +3,7 @@ package maturity
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -19,6 +20,17 @@ type Config struct {
 	// HTTP is where the report is served (endpoint, auth, tls, ...): a local
 	// address, protected by an authenticator extension.
 	HTTP confighttp.ServerConfig `mapstructure:"http"`
+	// AllowUnauthenticated serves the report and POST /run without an
+	// authenticator: for local development only.
+	AllowUnauthenticated bool `mapstructure:"allow_unauthenticated"`
+	// AllowedHosts are the Host header values the report answers (host or
+	// host:port); by default the endpoint's own host:port, and the loopback
+	// names for a loopback endpoint. Anything else gets 421: a DNS-rebinding
+	// page reaches the port under its own host name.
+	AllowedHosts []string `mapstructure:"allowed_hosts"`
+	// MaxMetricWorkloads bounds the workload label of aiops_maturity_stage:
+	// the top N workloads by model calls, then spend, and one "other".
+	MaxMetricWorkloads int `mapstructure:"max_metric_workloads"`
 
 	// Database holds the otelcol-aiops tables and maturity_scores.
 	Database string `mapstructure:"database"`
@@ -62,11 +74,34 @@ type ServerStoreConfig struct {
 	Compression string                 `mapstructure:"compression"`
 }
 
+// maxMetricWorkloads is the most max_metric_workloads may be: each is a
+// series per framework in every scrape.
+const maxMetricWorkloads = 1000
+
 // Validate checks every field before the collector starts.
 func (c *Config) Validate() error {
 	var errs []error
 	if c.HTTP.NetAddr.Endpoint == "" {
 		errs = append(errs, errors.New("http.endpoint: the address to serve the report on is required (e.g. 127.0.0.1:8890)"))
+	}
+	if !c.HTTP.Auth.HasValue() && !c.AllowUnauthenticated {
+		errs = append(errs, errors.New("http.auth: the report and POST /run require an authenticator; set http.auth.authenticator "+
+			"(e.g. bearertokenauth/maturity with token: ${env:AIOPS_REPORT_TOKEN}), or allow_unauthenticated: true for local development only"))
+	}
+	if c.HTTP.CORS.HasValue() {
+		errs = append(errs, errors.New("http.cors: the maturity extension never sends CORS headers, so that no page on another origin "+
+			"reads the report or triggers POST /run; remove http.cors"))
+	}
+	for name := range c.HTTP.ResponseHeaders.Iter {
+		if strings.HasPrefix(strings.ToLower(name), "access-control-") {
+			errs = append(errs, fmt.Errorf("http.response_headers: %s is a CORS header, which the maturity extension never sends; remove it", name))
+		}
+	}
+	if _, err := c.hostRule(""); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxMetricWorkloads < 1 || c.MaxMetricWorkloads > maxMetricWorkloads {
+		errs = append(errs, fmt.Errorf("max_metric_workloads: %d is outside 1..%d", c.MaxMetricWorkloads, maxMetricWorkloads))
 	}
 	if err := chstore.ValidIdent(c.Database); err != nil {
 		errs = append(errs, fmt.Errorf("database: %w", err))

@@ -73,7 +73,24 @@ func testConfig() *Config {
 	cfg.Interval = time.Hour
 	cfg.Window = 14*24*time.Hour + time.Hour
 	cfg.Registry = registryYML
+	cfg.AllowUnauthenticated = true // tests that check auth configure it
 	return cfg
+}
+
+// waitFor polls cond for up to 60s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 60s", what)
+		}
+	}
+}
+
+func (e *maturityExtension) connected() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.storeState == storeUp
 }
 
 // authHost offers a bearer-token authenticator named "testauth".
@@ -156,6 +173,7 @@ func get(t testing.TB, url, token string) (int, string) {
 
 func TestExtensionScoresRecordsAndServes(t *testing.T) {
 	cfg := testConfig()
+	cfg.AllowUnauthenticated = false
 	cfg.HTTP.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
 	e, base := startExtension(t, cfg)
 
@@ -196,8 +214,9 @@ func TestExtensionScoresRecordsAndServes(t *testing.T) {
 	if r := rows.Data[0]; r[0] != uint64(1) || r[2] != uint64(4) {
 		t.Fatalf("maturity_scores after one run: %v", r)
 	}
-	req, _ := http.NewRequest(http.MethodPost, base+"/run", nil)
+	req, _ := http.NewRequest(http.MethodPost, base+"/run", strings.NewReader("{}"))
 	req.Header.Set("Authorization", "Bearer s3cret")
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +246,7 @@ func TestExtensionReportsRegressions(t *testing.T) {
 	}
 	defer ext.Shutdown(context.Background())
 	e := ext.(*maturityExtension)
+	waitFor(t, "store", e.connected)
 	code, _ := get(t, "http://"+e.listener.Addr().String()+"/report.json", "")
 	if code != http.StatusServiceUnavailable {
 		t.Fatalf("before the first run: HTTP %d, want 503", code)
@@ -251,6 +271,7 @@ func TestExtensionReportsRegressions(t *testing.T) {
 
 func TestExtensionFailsToStartWithoutAuthenticator(t *testing.T) {
 	cfg := testConfig()
+	cfg.AllowUnauthenticated = false
 	cfg.HTTP.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: component.MustNewID("missing")}})
 	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), cfg)
 	if err != nil {

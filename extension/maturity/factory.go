@@ -32,6 +32,8 @@ func createDefaultConfig() component.Config {
 		Interval:     time.Hour,
 		InitialDelay: 30 * time.Second,
 		Window:       30 * 24 * time.Hour,
+
+		MaxMetricWorkloads: 50,
 	}
 }
 

@@ -19,6 +19,9 @@ import (
 
 var binary string
 
+// reportToken is AIOPS_REPORT_TOKEN for every collector the tests start.
+const reportToken = "e2e-report-token"
+
 func TestMain(m *testing.M) {
 	if os.Getenv("AIOPS_E2E_CHILD") == "slow-store" {
 		if err := slowStoreChild(os.Getenv("AIOPS_E2E_DIR")); err != nil {
@@ -110,7 +113,8 @@ func (c *collector) start() {
 	}
 	c.log = log
 	c.cmd = exec.Command(binary, "--config", c.config)
-	c.cmd.Env = append(append(os.Environ(), "AIOPS_DATA_DIR="+c.dataDir), c.env...)
+	// The shipped config requires the maturity report's token.
+	c.cmd.Env = append(append(os.Environ(), "AIOPS_DATA_DIR="+c.dataDir, "AIOPS_REPORT_TOKEN="+reportToken), c.env...)
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatal(err)
