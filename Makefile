@@ -51,6 +51,8 @@ fuzz:
 	$(GO) test ./internal/genai -run '^$$' -fuzz FuzzParseMessages -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/genai/policy -run '^$$' -fuzz FuzzDetectors -fuzztime $(FUZZTIME)
 	$(GO) test ./processor/aitrace -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	$(GO) test ./extension/otlpguard -run '^$$' -fuzz FuzzScan -fuzztime $(FUZZTIME)
+	$(GO) test ./extension/otlpguard -run '^$$' -fuzz FuzzNesting -fuzztime $(FUZZTIME)
 
 # Long forms of the crash tests (more requests, more kills).
 soak: libchdb build

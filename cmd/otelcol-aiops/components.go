@@ -22,6 +22,7 @@ import (
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	maturityextension "github.com/otelcol-aiops/otelcol-aiops/extension/maturity"
 	journalstorage "github.com/otelcol-aiops/otelcol-aiops/extension/journalstorage"
+	otlpguard "github.com/otelcol-aiops/otelcol-aiops/extension/otlpguard"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	aitrace "github.com/otelcol-aiops/otelcol-aiops/processor/aitrace"
@@ -60,6 +61,7 @@ func components() (otelcol.Factories, error) {
 		pprofextension.NewFactory(),
 		maturityextension.NewFactory(),
 		journalstorage.NewFactory(),
+		otlpguard.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -72,6 +74,7 @@ func components() (otelcol.Factories, error) {
 		pprofextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension v0.161.0",
 		maturityextension.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
 		journalstorage.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
+		otlpguard.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](

@@ -37,9 +37,36 @@ func collector(t *testing.T, args ...string) error {
 func TestShippedConfigsValidate(t *testing.T) {
 	t.Setenv("AIOPS_DATA_DIR", t.TempDir())
 	t.Setenv("CLICKHOUSE_ENDPOINT", "clickhouse://127.0.0.1:9000")
+	t.Setenv("AIOPS_REPORT_TOKEN", "test-report-token")
 	for _, f := range []string{"../../config/embedded.yaml", "../../config/clickhouse.yaml"} {
 		if err := collector(t, "validate", "--config=file:"+f); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// The compose example merges its override, which listens on 0.0.0.0.
+	if err := collector(t, "validate", "--config=file:../../config/clickhouse.yaml", "--config=file:../../deploy/compose/config/compose.yaml"); err != nil {
+		t.Errorf("compose: %v", err)
+	}
+}
+
+// The maturity report needs its token: without AIOPS_REPORT_TOKEN (unset or
+// empty) the shipped configs do not validate, rather than serving the
+// report to anyone.
+func TestShippedConfigsRequireTheReportToken(t *testing.T) {
+	t.Setenv("AIOPS_DATA_DIR", t.TempDir())
+	t.Setenv("CLICKHOUSE_ENDPOINT", "clickhouse://127.0.0.1:9000")
+	for _, token := range []string{"unset", ""} {
+		if token == "unset" {
+			t.Setenv("AIOPS_REPORT_TOKEN", "")
+			os.Unsetenv("AIOPS_REPORT_TOKEN")
+		} else {
+			t.Setenv("AIOPS_REPORT_TOKEN", token)
+		}
+		for _, f := range []string{"../../config/embedded.yaml", "../../config/clickhouse.yaml"} {
+			err := collector(t, "validate", "--config=file:"+f)
+			if err == nil || !strings.Contains(err.Error(), "bearertokenauth/maturity") || !strings.Contains(err.Error(), "no bearer token provided") {
+				t.Errorf("%s with AIOPS_REPORT_TOKEN %s: %v, want bearertokenauth/maturity's \"no bearer token provided\"", f, token, err)
+			}
 		}
 	}
 }
@@ -64,6 +91,7 @@ func embeddedWith(t *testing.T, old, new string) string {
 func TestInvalidConfigsFailNamingTheField(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("AIOPS_DATA_DIR", dir)
+	t.Setenv("AIOPS_REPORT_TOKEN", "test-report-token")
 	file := filepath.Join(dir, "a-file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ import (
 func TestWalkingSkeleton(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("AIOPS_DATA_DIR", dir)
+	t.Setenv("AIOPS_REPORT_TOKEN", "test-report-token")
 	b, err := os.ReadFile("../../config/embedded.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +66,23 @@ func TestWalkingSkeleton(t *testing.T) {
 			t.Error(err)
 		}
 	}()
+
+	// The shipped config serves the maturity report only with the token.
+	for token, want := range map[string]int{"": http.StatusUnauthorized, "wrong": http.StatusUnauthorized, "test-report-token": http.StatusServiceUnavailable} {
+		req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:28890/report.json", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		// 503: authenticated, before the first scoring run (initial_delay 30s).
+		if resp.StatusCode != want {
+			t.Errorf("report.json with token %q: HTTP %d, want %d", token, resp.StatusCode, want)
+		}
+	}
 
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
