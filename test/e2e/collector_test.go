@@ -148,6 +148,11 @@ func (c *collector) metric(name string) (float64, error) {
 	if strings.HasPrefix(name, "aiops_") {
 		label = ""
 	}
+	return c.metricWith(name, label)
+}
+
+// metricWith sums the series of name whose line contains label.
+func (c *collector) metricWith(name, label string) (float64, error) {
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.metrics))
 	if err != nil {
 		return 0, err
