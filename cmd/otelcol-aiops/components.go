@@ -29,6 +29,7 @@ import (
 	costattr "github.com/otelcol-aiops/otelcol-aiops/processor/costattr"
 	transformprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 	redactionprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
+	cumulativetodeltaprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/cumulativetodeltaprocessor"
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 	genaifeedback "github.com/otelcol-aiops/otelcol-aiops/receiver/genaifeedback"
 )
@@ -112,6 +113,7 @@ func components() (otelcol.Factories, error) {
 		costattr.NewFactory(),
 		transformprocessor.NewFactory(),
 		redactionprocessor.NewFactory(),
+		cumulativetodeltaprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -123,6 +125,7 @@ func components() (otelcol.Factories, error) {
 		costattr.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
 		transformprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor v0.161.0",
 		redactionprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor v0.161.0",
+		cumulativetodeltaprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/cumulativetodeltaprocessor v0.161.0",
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](

@@ -60,6 +60,10 @@ func newColumn(typ string, capacity int) colData {
 		return sized[int64](capacity) // picodollars
 	case "Array(LowCardinality(String))":
 		return sized[[]string](capacity)
+	case "Array(Float64)":
+		return sized[[]float64](capacity)
+	case "Array(UInt64)":
+		return sized[[]uint64](capacity)
 	case "Map(LowCardinality(String), String)":
 		return sized[chstore.KV](capacity)
 	case "DateTime64(9)":

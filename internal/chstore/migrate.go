@@ -69,6 +69,9 @@ var Migrations = []Migration{
 	{Version: 7, Name: "genai_spans compact parts", DDL: func(o SchemaOptions) []string {
 		return []string{alterSettingDDL(o, "genai_spans", "min_bytes_for_wide_part = 134217728")}
 	}},
+	{Version: 8, Name: "genai_metrics", DDL: func(o SchemaOptions) []string { return tableDDL(o, genaiMetricsTable) }},
+	{Version: 9, Name: "provider_usage", DDL: providerUsageDDL},
+	{Version: 10, Name: "genai_reconciliation_daily", DDL: reconcileDDL},
 }
 
 // alterSettingDDL changes one MergeTree setting of a table; on a cluster,
@@ -82,7 +85,7 @@ func alterSettingDDL(o SchemaOptions, table, setting string) string {
 }
 
 // contractTables are verified column by column when create_schema is false.
-var contractTables = []Table{genaiSpansTable, genaiEventsTable, spansTable, usageHourlyTable, coverageDailyTable, MaturityScoresTable}
+var contractTables = []Table{genaiSpansTable, genaiEventsTable, spansTable, usageHourlyTable, coverageDailyTable, MaturityScoresTable, genaiMetricsTable, providerUsageTable}
 
 func migrationsTable(o SchemaOptions) string {
 	engine := "ReplacingMergeTree"

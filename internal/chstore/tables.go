@@ -336,7 +336,12 @@ func (o SchemaOptions) engine(family string) string {
 	if o.Cluster == "" {
 		return family
 	}
-	return "Replicated" + family + "('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
+	// An engine's own arguments (a version column) follow Keeper's.
+	args := ""
+	if name, a, ok := strings.Cut(family, "("); ok {
+		family, args = name, ", "+strings.TrimSuffix(a, ")")
+	}
+	return "Replicated" + family + "('/clickhouse/tables/{shard}/{database}/{table}', '{replica}'" + args + ")"
 }
 
 // MaturityScoresTable holds every maturity scoring run (the maturity

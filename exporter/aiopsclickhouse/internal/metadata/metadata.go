@@ -10,4 +10,6 @@ const (
 	ScopeName       = "github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse"
 	TracesStability = component.StabilityLevelDevelopment
 	LogsStability   = component.StabilityLevelDevelopment
+	// Metrics: GenAI client and server metrics only (genai_metrics).
+	MetricsStability = component.StabilityLevelDevelopment
 )
