@@ -17,6 +17,23 @@ type fixture struct {
 	start                time.Time
 	n                    int
 	spans, events, entry []map[string]any
+	invoices             []map[string]any // provider_usage rows
+}
+
+// invoice adds a provider's usage and cost report rows for workload w's
+// account on day d.
+func (f *fixture) invoice(w string, d int, tokensIn, tokensOut int, cost string) {
+	day := f.start.Truncate(24 * time.Hour).Add(time.Duration(d) * 24 * time.Hour)
+	base := func(kind string) map[string]any {
+		return map[string]any{"bucket_start": day.Format("2006-01-02 15:04:05"), "bucket_end": day.Add(24 * time.Hour).Format("2006-01-02 15:04:05"),
+			"provider": "openai", "kind": kind, "source": "completions", "project_id": "proj-" + w, "model": "gpt-4o-2024-08-06",
+			"workload": w, "poll_time": f.at(d, 1000)}
+	}
+	u := base("usage")
+	u["input_tokens"], u["output_tokens"], u["requests"] = tokensIn, tokensOut, 1
+	c := base("cost")
+	c["source"], c["cost_usd"] = "costs", cost
+	f.invoices = append(f.invoices, u, c)
 }
 
 func (f *fixture) id(prefix string) string { f.n++; return fmt.Sprintf("%s%014x", prefix, f.n) }
@@ -81,7 +98,7 @@ func (f *fixture) entered(w string, d int, set map[string]any) {
 
 func (f *fixture) insert(t *testing.T, s chstore.Store, db string) {
 	t.Helper()
-	for table, rows := range map[string][]map[string]any{"genai_spans": f.spans, "genai_events": f.events, "spans": f.entry} {
+	for table, rows := range map[string][]map[string]any{"genai_spans": f.spans, "genai_events": f.events, "spans": f.entry, "provider_usage": f.invoices} {
 		if len(rows) == 0 {
 			continue
 		}
@@ -170,6 +187,22 @@ func scenarios() []scenario {
 			gamed: func(f *fixture, w string) {
 				all(f, w, map[string]any{"input_tokens": 0, "output_tokens": 0, "cost_usd": "0", "cost_source": "unpriced"})
 				f.call(w, 4, nil)
+			}},
+		// Each call is 100 + 20 tokens for $0.0005: the genuine invoice is
+		// what the spans saw; the gamed one is ten times that, spent on the
+		// same account by code nobody instrumented.
+		{name: "invoiced spend seen", kind: "unrelated", signals: []string{"llmops.s3.spend_reconciled"},
+			genuine: func(f *fixture, w string) {
+				for d := 0; d < days; d++ {
+					f.call(w, d, nil)
+					f.invoice(w, d, 100, 20, "0.0005")
+				}
+			},
+			gamed: func(f *fixture, w string) {
+				for d := 0; d < days; d++ {
+					f.call(w, d, nil)
+					f.invoice(w, d, 1000, 200, "0.005")
+				}
 			}},
 		{name: "tests before deployment", kind: "backfill", signals: []string{"llmops.s2.pre_deploy_tests", "aiops.l2.pre_deploy_tests"},
 			genuine: func(f *fixture, w string) {

@@ -16,6 +16,7 @@ var htmlFuncs = template.FuncMap{
 	"stageColor":     stageColor,
 	"window":         windowText,
 	"truncationNote": truncationNote,
+	"spendLine":      spendLine,
 	"time":           func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"join":           func(l []string) string { return orDash(strings.Join(l, ", ")) },
 	"usd":            func(f float64) string { return fmtValue(f, "usd") },
@@ -151,6 +152,7 @@ col.mark{width:34px}col.stage{width:64px}col.sig{width:26%}col.val{width:11%}col
 <section class="card" id="w-{{.Workload}}">
 <h2>{{.Workload}}</h2>
 <p>Spend {{usd .CostUSD}} over {{count .ModelCalls}} model calls.{{if .Owner}} Owner: {{.Owner}}.{{end}}</p>
+{{with spendLine .Spend}}<p class="small">{{.}}</p>{{end}}
 {{if and (not .Owner) (not .Registered)}}<p class="reg">Not in the workload registry: no owner, on-call or risk tier declared.</p>{{end}}
 {{range $fws}}{{$f := .}}{{$s := score $w .ID}}
 <div class="fw">
@@ -179,6 +181,10 @@ col.mark{width:34px}col.stage{width:64px}col.sig{width:26%}col.val{width:11%}col
 {{end}}</table>
 {{if .Inventory.Unregistered}}<p class="reg">Unregistered workloads: {{join .Inventory.Unregistered}}</p>{{end}}
 {{if .Inventory.RegisteredWithoutTelemetry}}<p>Registered but silent in the window: {{join .Inventory.RegisteredWithoutTelemetry}}</p>{{end}}
+{{if .Inventory.UninstrumentedSpend}}<h3>Uninstrumented spend</h3><p>Invoiced by the provider to accounts no span or metric accounts for.</p>
+<table><tr><th>Account</th><th>Provider</th><th>Mapped workload</th><th>Models</th><th class="num">Tokens</th><th class="num">Invoiced</th></tr>
+{{range .Inventory.UninstrumentedSpend}}<tr><td>{{.Project}}</td><td>{{.Provider}}</td><td>{{if .Workload}}{{.Workload}}{{else}}—{{end}}</td><td>{{join .Models}}</td><td class="num">{{count .Tokens}}</td><td class="num">{{usd .CostUSD}}</td></tr>
+{{end}}</table>{{end}}
 </section>
 {{end}}
 <p class="small">otelcol-aiops · report schema {{.Schema}} · run {{.RunID}} · JSON at <a href="report.json">report.json</a></p>

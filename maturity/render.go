@@ -110,6 +110,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 	tw.Flush()
 	for _, wl := range rep.Workloads {
 		fmt.Fprintf(w, "\n%s\n", wl.Workload)
+		if line := spendLine(wl.Spend); line != "" {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
 		for _, f := range rep.Frameworks {
 			sc := wl.Score(f.ID)
 			fmt.Fprintf(w, "  %s: %s %s\n", f.Title, f.Unit, stageLabel(sc))
@@ -148,6 +151,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 	if len(inv.RegisteredWithoutTelemetry) > 0 {
 		fmt.Fprintf(w, "  registered but silent in the window: %s\n", strings.Join(inv.RegisteredWithoutTelemetry, ", "))
+	}
+	for _, u := range inv.UninstrumentedSpend {
+		fmt.Fprintf(w, "  uninstrumented spend: %s, %s invoiced, no span or metric (%s)\n", u.Project, fmtValue(u.CostUSD, "usd"), uninstrumentedWhat(u))
 	}
 	return nil
 }
@@ -218,6 +224,9 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	for _, wl := range rep.Workloads {
 		p("\n## %s\n\n", mdEscape(wl.Workload))
 		p("Spend %s over %s model calls.\n\n", fmtValue(wl.CostUSD, "usd"), fmtValue(wl.ModelCalls, "count"))
+		if line := spendLine(wl.Spend); line != "" {
+			p("%s\n\n", line)
+		}
 		if wl.Owner != "" {
 			p("Owner: %s\n\n", mdEscape(wl.Owner))
 		} else if !wl.Registered {
@@ -312,6 +321,13 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	if len(inv.RegisteredWithoutTelemetry) > 0 {
 		p("\nRegistered but without telemetry in the window: %s.\n", mdJoin(inv.RegisteredWithoutTelemetry))
 	}
+	if len(inv.UninstrumentedSpend) > 0 {
+		p("\n### Uninstrumented spend\n\nInvoiced by the provider to accounts no span or metric accounts for.\n\n| Account | Provider | Mapped workload | Models | Tokens | Invoiced |\n|---|---|---|---|---|---|\n")
+		for _, u := range inv.UninstrumentedSpend {
+			p("| %s | %s | %s | %s | %s | %s |\n", mdEscape(u.Project), mdEscape(u.Provider), mdEscape(orDash(u.Workload)), mdJoin(u.Models),
+				fmtValue(u.Tokens, "count"), fmtValue(u.CostUSD, "usd"))
+		}
+	}
 	return nil
 }
 
@@ -350,4 +366,30 @@ func domainLabel(d string) string {
 		return l
 	}
 	return strings.ReplaceAll(d, "_", " ")
+}
+
+// spendLine says how the workload's spend compares with its invoice and
+// metrics; "" when there is nothing to compare.
+func spendLine(sp *Spend) string {
+	if sp == nil {
+		return ""
+	}
+	var parts []string
+	if sp.Estimated && sp.SpanShareOfMetrics != nil {
+		parts = append(parts, fmt.Sprintf("Traces are sampled: spans saw %s of the tokens the metrics counted; estimated full cost %s (estimated, from %s of sampled spans).",
+			fmtValue(*sp.SpanShareOfMetrics, "ratio"), fmtValue(sp.EstimatedCostUSD, "usd"), fmtValue(sp.SpanCostUSD, "usd")))
+	}
+	if sp.InvoicedUSD > 0 && sp.InvoiceCoverage != nil {
+		parts = append(parts, fmt.Sprintf("The provider invoiced %s to its accounts; telemetry saw %s of it.",
+			fmtValue(sp.InvoicedUSD, "usd"), fmtValue(*sp.InvoiceCoverage, "ratio")))
+	}
+	return strings.Join(parts, " ")
+}
+
+func uninstrumentedWhat(u UninstrumentedSpend) string {
+	what := "models " + orDash(strings.Join(u.Models, ", "))
+	if u.Workload != "" {
+		what = "mapped to " + u.Workload + ", " + what
+	}
+	return what
 }

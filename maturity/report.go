@@ -74,9 +74,30 @@ type WorkloadReport struct {
 	Owner      string `json:"owner,omitempty"`
 	// CostUSD and ModelCalls are the workload's spend and model calls in
 	// the window, each call counted once.
-	CostUSD    float64          `json:"cost_usd"`
-	ModelCalls uint64           `json:"model_calls"`
-	Scores     []FrameworkScore `json:"scores"`
+	CostUSD    float64 `json:"cost_usd"`
+	ModelCalls uint64  `json:"model_calls"`
+	// Spend holds the workload's spend against its provider invoice and its
+	// unsampled metrics; nil when neither is there to compare.
+	Spend  *Spend           `json:"spend"`
+	Scores []FrameworkScore `json:"scores"`
+}
+
+// Spend is a workload's spend from the three sources (see
+// internal/reconcile): what the provider invoiced to the accounts mapped
+// to it, what its spans were priced, and, when its metrics show the traces
+// are sampled, the spans' cost scaled to the metrics.
+type Spend struct {
+	InvoicedUSD float64 `json:"invoiced_usd"`
+	SpanCostUSD float64 `json:"span_cost_usd"`
+	// EstimatedCostUSD is the full cost; Estimated says it was scaled up
+	// from sampled spans rather than priced call by call.
+	EstimatedCostUSD float64 `json:"estimated_cost_usd"`
+	Estimated        bool    `json:"estimated"`
+	// SpanShareOfMetrics is the share of the metrics' tokens the spans
+	// saw (the sampling rate); InvoiceCoverage the share of the invoiced
+	// spend telemetry saw. Nil without metrics or invoice.
+	SpanShareOfMetrics *float64 `json:"span_share_of_metrics"`
+	InvoiceCoverage    *float64 `json:"invoice_coverage"`
 }
 
 // Score returns the workload's score in a framework, or nil.
@@ -229,6 +250,23 @@ type Inventory struct {
 	Tools                      []string            `json:"tools"`
 	Agents                     []string            `json:"agents"`
 	Owners                     []string            `json:"owners"`
+	// UninstrumentedSpend is spend the providers invoiced to projects,
+	// workspaces or keys that no telemetry accounts for: the AI an
+	// organization runs without knowing it.
+	UninstrumentedSpend []UninstrumentedSpend `json:"uninstrumented_spend"`
+}
+
+// UninstrumentedSpend is one provider account's invoiced spend that no
+// span or metric saw.
+type UninstrumentedSpend struct {
+	Provider string `json:"provider"`
+	// Project is "provider:project-or-workspace" as the invoice names it.
+	Project string `json:"project"`
+	// Workload is the one the receiver's mapping names, "" when unmapped.
+	Workload string   `json:"workload"`
+	Models   []string `json:"models"`
+	CostUSD  float64  `json:"cost_usd"`
+	Tokens   uint64   `json:"tokens"`
 }
 
 // InventoryWorkload is what one workload's telemetry shows about it.

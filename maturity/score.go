@@ -55,6 +55,9 @@ type scoring struct {
 	inventory map[string]*InventoryWorkload
 	// clip bounds every string and list read from telemetry.
 	clip clipper
+	// spend and uninstrumented come from the reconciliation (spend.go).
+	spend          map[string]*spendOf
+	uninstrumented []UninstrumentedSpend
 }
 
 // Score runs every measure the rubrics need, in one scan per table plus one
@@ -86,6 +89,9 @@ func Score(ctx context.Context, store chstore.Store, o Options) (*Report, error)
 	s := &scoring{store: store, o: o, r: o.Rubrics, values: map[string]map[string]*measureValue{}, inventory: map[string]*InventoryWorkload{}}
 	s.bindParams()
 	if err := s.run(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadSpend(ctx); err != nil {
 		return nil, err
 	}
 	rep := s.report()
@@ -422,6 +428,7 @@ func (s *scoring) report() *Report {
 		if inv := s.inventory[w]; inv != nil {
 			wr.CostUSD, wr.ModelCalls = inv.CostUSD, inv.ModelCalls
 		}
+		wr.Spend = s.spendReport(w)
 		for _, f := range s.r.Frameworks {
 			wr.Scores = append(wr.Scores, s.scoreFramework(f, w, reg))
 		}
@@ -750,6 +757,7 @@ func (s *scoring) buildInventory() Inventory {
 	}
 	inv.Models, inv.Providers, inv.DataSources = list("models"), list("providers"), list("data_sources")
 	inv.Tools, inv.Agents, inv.Owners = list("tools"), list("agents"), list("owners")
+	inv.UninstrumentedSpend = s.uninstrumented
 	return inv
 }
 

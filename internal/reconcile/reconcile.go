@@ -80,7 +80,7 @@ type Summary struct {
 // Options choose the window and the grain.
 type Options struct {
 	Database string
-	From, To time.Time // days [From, To)
+	From, To time.Time // the days that overlap [From, To)
 	Daily    bool
 }
 
@@ -103,7 +103,7 @@ func Load(ctx context.Context, st chstore.Store, o Options) ([]Row, Summary, err
     toString(sumIf(invoiced_cost_usd, catalog_cost_usd IS NOT NULL)),
     max(sampled)
 FROM %[1]s.%[4]s
-WHERE day >= toDate({from:DateTime64(9)}) AND day < toDate({to:DateTime64(9)})
+WHERE toDateTime(day) + 86400 > {from:DateTime64(9)} AND toDateTime(day) < {to:DateTime64(9)}
 GROUP BY %[3]sprovider, model, workload
 ORDER BY %[3]sprovider, workload = '', workload, model`, o.Database, day, group, chstore.ReconciliationView)
 	res, err := st.Query(ctx, q,
