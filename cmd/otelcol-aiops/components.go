@@ -32,6 +32,7 @@ import (
 	cumulativetodeltaprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/cumulativetodeltaprocessor"
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 	genaifeedback "github.com/otelcol-aiops/otelcol-aiops/receiver/genaifeedback"
+	providerusage "github.com/otelcol-aiops/otelcol-aiops/receiver/providerusage"
 )
 
 type aliasProvider interface{ DeprecatedAlias() component.Type }
@@ -81,6 +82,7 @@ func components() (otelcol.Factories, error) {
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		otlpreceiver.NewFactory(),
 		genaifeedback.NewFactory(),
+		providerusage.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -88,6 +90,7 @@ func components() (otelcol.Factories, error) {
 	factories.ReceiverModules = makeModulesMap(factories.Receivers, map[component.Type]string{
 		otlpreceiver.NewFactory().Type(): "go.opentelemetry.io/collector/receiver/otlpreceiver v0.161.0",
 		genaifeedback.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
+		providerusage.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](

@@ -24,7 +24,7 @@ import (
 func run(params otelcol.CollectorSettings) error {
 	cmd := otelcol.NewCommand(params)
 	cmd.SetVersionTemplate(versionText(params.BuildInfo))
-	cmd.AddCommand(migrateCommand(params.BuildInfo), queryCommand(), scoreCommand(), pricingCommand())
+	cmd.AddCommand(migrateCommand(params.BuildInfo), queryCommand(), scoreCommand(), reconcileCommand(), pricingCommand())
 	return cmd.Execute()
 }
 

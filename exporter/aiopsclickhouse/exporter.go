@@ -212,6 +212,7 @@ func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 
 func (e *chExporter) writeLogs(ctx context.Context, st chstore.Store, ld plog.Logs, toks []string) error {
 	evs := newTableRows(genaiEventsSchema, ld.LogRecordCount())
+	pu := newTableRows(providerUsageSchema, 0)
 	var other int
 	dup := repeats{}
 	rls := ld.ResourceLogs()
@@ -232,6 +233,12 @@ func (e *chExporter) writeLogs(ctx context.Context, st chstore.Store, ld plog.Lo
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
 				name := logEventName(evs.b, lr)
+				if genai.IsProviderUsageEvent(name) {
+					if reason := addProviderUsage(pu.b, name, lr, tok); reason != "" {
+						e.skipProviderUsage(ctx, reason)
+					}
+					continue
+				}
 				if !logEventNames[name] {
 					other++
 					continue
@@ -249,7 +256,7 @@ func (e *chExporter) writeLogs(ctx context.Context, st chstore.Store, ld plog.Lo
 		e.skipped.Add(ctx, int64(other), metric.WithAttributes(attribute.String("reason", "not_a_genai_event")))
 	}
 	e.linkResponses(ctx, st, evs)
-	return e.writeAll(ctx, st, evs)
+	return e.writeAll(ctx, st, evs, pu)
 }
 
 // settle ends one attempt at a request. Stored: forget it. Permanent error:

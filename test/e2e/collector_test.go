@@ -70,6 +70,8 @@ type collector struct {
 	cmd     *exec.Cmd
 	log     *os.File
 	env     []string // extra environment for the collector
+	// extraConfigs are merged over config, in order (--config repeated).
+	extraConfigs []string
 }
 
 // newCollector writes config/embedded.yaml with ports of its own.
@@ -112,7 +114,11 @@ func (c *collector) start() {
 		c.t.Fatal(err)
 	}
 	c.log = log
-	c.cmd = exec.Command(binary, "--config", c.config)
+	args := []string{"--config", c.config}
+	for _, f := range c.extraConfigs {
+		args = append(args, "--config", f)
+	}
+	c.cmd = exec.Command(binary, args...)
 	// The shipped config requires the maturity report's token.
 	c.cmd.Env = append(append(os.Environ(), "AIOPS_DATA_DIR="+c.dataDir, "AIOPS_REPORT_TOKEN="+reportToken), c.env...)
 	c.cmd.Stdout, c.cmd.Stderr = log, log
