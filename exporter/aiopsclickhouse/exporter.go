@@ -468,7 +468,8 @@ func (e *chExporter) write(ctx context.Context, st chstore.Store, t *tableRows) 
 		tokens = append(tokens, tok)
 	}
 	sort.Strings(tokens)
-	done, err := e.committedTokens(ctx, st, table, tokens)
+	lo, hi, bounded := t.b.timeRange(t.monthCol())
+	done, err := e.committedTokens(ctx, st, table, tokens, t.s.cols[t.monthCol()].Name, lo, hi, bounded)
 	if err != nil {
 		return e.failure(ctx, table, fmt.Errorf("check %s.%s for stored requests: %w", e.cfg.Database, table, err))
 	}
@@ -712,10 +713,19 @@ func (e *chExporter) countFailure(ctx context.Context, table string, cls chstore
 
 // committedTokens asks the table which of these tokens it already holds.
 // Rows and their token are committed in one insert, so what a token marks
-// is either wholly there or not at all.
-func (e *chExporter) committedTokens(ctx context.Context, st chstore.Store, table string, tokens []string) (map[string]bool, error) {
-	rows, err := st.Query(ctx, "SELECT DISTINCT insert_token FROM "+e.cfg.Database+"."+table+
-		" WHERE insert_token IN {tokens:Array(String)}", chstore.ArrayParam("tokens", tokens))
+// is either wholly there or not at all. A re-sent request carries its
+// rows' own times, so the look-up reads only the parts and granules of
+// that time range, not the whole table (timeCol, lo and hi, when bounded).
+func (e *chExporter) committedTokens(ctx context.Context, st chstore.Store, table string, tokens []string,
+	timeCol string, lo, hi int64, bounded bool) (map[string]bool, error) {
+	q := "SELECT DISTINCT insert_token FROM " + e.cfg.Database + "." + table + " WHERE insert_token IN {tokens:Array(String)}"
+	params := []chstore.Param{chstore.ArrayParam("tokens", tokens)}
+	if bounded {
+		// Column names come from our own schema, never from the data.
+		q += " AND " + timeCol + " >= fromUnixTimestamp64Nano({lo:Int64}) AND " + timeCol + " <= fromUnixTimestamp64Nano({hi:Int64})"
+		params = append(params, chstore.Param{Name: "lo", Value: strconv.FormatInt(lo, 10)}, chstore.Param{Name: "hi", Value: strconv.FormatInt(hi, 10)})
+	}
+	rows, err := st.Query(ctx, q, params...)
 	if err != nil {
 		return nil, err
 	}
@@ -744,6 +754,31 @@ func (b *builder) months(col int) []int {
 		out[i] = t.Year()*100 + int(t.Month())
 	}
 	return out
+}
+
+// timeRange is the rows' earliest and latest time in a DateTime64(9)
+// column, as unix nanoseconds, widened by a day. bounded is false when a
+// time lies where DateTime64(9) cannot hold it exactly (the engine would
+// store another value), so the look-up must not assume it.
+func (b *builder) timeRange(col int) (lo, hi int64, bounded bool) {
+	ts := b.cols[col].(*vals[time.Time]).v
+	if len(ts) == 0 {
+		return 0, 0, false
+	}
+	minT, maxT := ts[0], ts[0]
+	for _, t := range ts[1:] {
+		if t.Before(minT) {
+			minT = t
+		}
+		if t.After(maxT) {
+			maxT = t
+		}
+	}
+	// DateTime64(9) holds 1900-01-01 to 2262-04-11; leave a margin.
+	if minT.Year() < 1901 || maxT.Year() > 2261 {
+		return 0, 0, false
+	}
+	return minT.Add(-24 * time.Hour).UnixNano(), maxT.Add(24 * time.Hour).UnixNano(), true
 }
 
 // tracesOf copies the resources of td whose request is in only; toks are

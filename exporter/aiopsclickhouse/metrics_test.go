@@ -189,3 +189,20 @@ func TestGenAIMetricsBadPointsCountedNotStored(t *testing.T) {
 		t.Fatalf("row %#v: want count 2, sum NULL, no buckets", r)
 	}
 }
+
+// The token look-up reads only the batch's own time range, a day wider;
+// a time DateTime64(9) cannot hold exactly leaves it unbounded.
+func TestTokenCheckTimeRange(t *testing.T) {
+	b := newBuilder(genaiMetricsSchema, 2)
+	col := b.s.col("timestamp")
+	vs := b.cols[col].(*vals[time.Time])
+	vs.v = append(vs.v, metricsDay.Add(time.Hour), metricsDay)
+	lo, hi, ok := b.timeRange(col)
+	if !ok || lo != metricsDay.Add(-24*time.Hour).UnixNano() || hi != metricsDay.Add(25*time.Hour).UnixNano() {
+		t.Errorf("range %d..%d %v", lo, hi, ok)
+	}
+	vs.v = append(vs.v, time.Date(1850, 1, 1, 0, 0, 0, 0, time.UTC))
+	if _, _, ok := b.timeRange(col); ok {
+		t.Error("a time before 1900 still bounds the look-up")
+	}
+}
