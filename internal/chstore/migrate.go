@@ -72,6 +72,7 @@ var Migrations = []Migration{
 	{Version: 8, Name: "genai_metrics", DDL: func(o SchemaOptions) []string { return tableDDL(o, genaiMetricsTable) }},
 	{Version: 9, Name: "provider_usage", DDL: providerUsageDDL},
 	{Version: 10, Name: "genai_reconciliation_daily", DDL: reconcileDDL},
+	{Version: 11, Name: "genai_spend_daily", DDL: spendDailyDDL},
 }
 
 // alterSettingDDL changes one MergeTree setting of a table; on a cluster,

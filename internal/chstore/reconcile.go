@@ -1,6 +1,9 @@
 package chstore
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // ReconciliationView holds spend from three sources side by side, per day
 // × provider × model × workload: what the provider invoiced
@@ -79,16 +82,7 @@ FROM
         0 AS metric_input, 0 AS metric_output, 0 AS metric_calls
     FROM %[1]s.provider_usage_latest
     UNION ALL
-    SELECT toDate(timestamp), provider, %[3]s, workload, [],
-        0, 0, 0, 0, 0, 0, toDecimal128(0, 12),
-        input_tokens, output_tokens, input_tokens + output_tokens > 0, toDecimal128(cost_usd, 12),
-        if(cost_source = 'computed', input_tokens - least(input_tokens, cache_read_tokens + cache_write_tokens), 0), if(cost_source = 'computed', toDecimal128(cost_input_usd, 12), toDecimal128(0, 12)),
-        if(cost_source = 'computed', cache_read_tokens, 0), if(cost_source = 'computed', toDecimal128(cost_cached_input_usd, 12), toDecimal128(0, 12)),
-        if(cost_source = 'computed', cache_write_tokens, 0), if(cost_source = 'computed', toDecimal128(cost_cache_write_usd, 12), toDecimal128(0, 12)),
-        if(cost_source = 'computed', output_tokens, 0), if(cost_source = 'computed', toDecimal128(cost_output_usd + cost_reasoning_usd, 12), toDecimal128(0, 12)),
-        0, 0, 0
-    FROM %[1]s.genai_spans
-    WHERE provider != ''
+%[3]s
     UNION ALL
     SELECT toDate(timestamp), provider, %[4]s, workload, [],
         0, 0, 0, 0, 0, 0, toDecimal128(0, 12),
@@ -105,10 +99,94 @@ FROM
 GROUP BY day, provider, model, workload
 WINDOW m AS (PARTITION BY day, provider, model))`
 
-func reconcileDDL(o SchemaOptions) []string {
+// spendDailyTable is the span side of the reconciliation, summed per day
+// as spans arrive, so the view reads a few rows per workload and model
+// instead of every span (it stays as fast at 100M spans as at 1M).
+var spendDailyTable = Table{
+	Name: "genai_spend_daily", Engine: "SummingMergeTree",
+	Columns: []ColumnDef{
+		{Name: "day", Type: "Date"},
+		{Name: "provider", Type: "LowCardinality(String)"},
+		{Name: "model", Type: "LowCardinality(String)"}, // the alias key, see modelKey
+		{Name: "workload", Type: "LowCardinality(String)"},
+		{Name: "span_input", Type: "UInt64"},
+		{Name: "span_output", Type: "UInt64"},
+		{Name: "span_calls", Type: "UInt64"},
+		{Name: "span_cost", Type: "Decimal(38, 12)"},
+		// Priced by our catalog (cost_source computed), per token kind: the
+		// catalog's unit prices for the drift.
+		{Name: "pr_uncached", Type: "UInt64"},
+		{Name: "pr_uncached_cost", Type: "Decimal(38, 12)"},
+		{Name: "pr_read", Type: "UInt64"},
+		{Name: "pr_read_cost", Type: "Decimal(38, 12)"},
+		{Name: "pr_write", Type: "UInt64"},
+		{Name: "pr_write_cost", Type: "Decimal(38, 12)"},
+		{Name: "pr_output", Type: "UInt64"},
+		{Name: "pr_output_cost", Type: "Decimal(38, 12)"},
+	},
+	PartitionBy: "toYYYYMM(day)",
+	OrderBy:     "(workload, provider, model, day)",
+	TTLOn:       "day", ShardBy: "cityHash64(workload)",
+}
+
+const spendDailySelect = `SELECT toDate(timestamp) AS day, provider, %[2]s AS model, workload,
+    input_tokens AS span_input, output_tokens AS span_output, input_tokens + output_tokens > 0 AS span_calls,
+    toDecimal128(cost_usd, 12) AS span_cost,
+    if(cost_source = 'computed', input_tokens - least(input_tokens, cache_read_tokens + cache_write_tokens), 0) AS pr_uncached,
+    if(cost_source = 'computed', toDecimal128(cost_input_usd, 12), toDecimal128(0, 12)) AS pr_uncached_cost,
+    if(cost_source = 'computed', cache_read_tokens, 0) AS pr_read,
+    if(cost_source = 'computed', toDecimal128(cost_cached_input_usd, 12), toDecimal128(0, 12)) AS pr_read_cost,
+    if(cost_source = 'computed', cache_write_tokens, 0) AS pr_write,
+    if(cost_source = 'computed', toDecimal128(cost_cache_write_usd, 12), toDecimal128(0, 12)) AS pr_write_cost,
+    if(cost_source = 'computed', output_tokens, 0) AS pr_output,
+    if(cost_source = 'computed', toDecimal128(cost_output_usd + cost_reasoning_usd, 12), toDecimal128(0, 12)) AS pr_output_cost
+FROM %[1]s
+WHERE provider != ''`
+
+// spendDailyDDL adds the rollup, fills it from the spans already stored
+// (the exporter migrates before it inserts, so none arrive in between),
+// then points the view at it.
+func spendDailyDDL(o SchemaOptions) []string {
+	model := reconcileModel("if(response_model != '', response_model, request_model)")
+	out := tableDDL(o, spendDailyTable)
+	// On a cluster both names are Distributed tables: each span's row goes
+	// to the shard its workload hashes to.
+	out = append(out, fmt.Sprintf("INSERT INTO %s.%s\n%s", o.Database, spendDailyTable.Name,
+		fmt.Sprintf(spendDailySelect, o.Database+".genai_spans", model)))
+	out = append(out, viewDDL(o, "genai_spend_daily_mv", spendDailyTable.Name, "genai_spans", strings.Replace(spendDailySelect, "%[2]s", model, 1)))
+	return append(out, reconcileViewDDL(o, true)...)
+}
+
+// The span side of the view: raw spans (migration 10), then the rollup.
+const (
+	spansBranch = `    SELECT toDate(timestamp), provider, %[2]s, workload, [],
+        0, 0, 0, 0, 0, 0, toDecimal128(0, 12),
+        input_tokens, output_tokens, input_tokens + output_tokens > 0, toDecimal128(cost_usd, 12),
+        if(cost_source = 'computed', input_tokens - least(input_tokens, cache_read_tokens + cache_write_tokens), 0), if(cost_source = 'computed', toDecimal128(cost_input_usd, 12), toDecimal128(0, 12)),
+        if(cost_source = 'computed', cache_read_tokens, 0), if(cost_source = 'computed', toDecimal128(cost_cached_input_usd, 12), toDecimal128(0, 12)),
+        if(cost_source = 'computed', cache_write_tokens, 0), if(cost_source = 'computed', toDecimal128(cost_cache_write_usd, 12), toDecimal128(0, 12)),
+        if(cost_source = 'computed', output_tokens, 0), if(cost_source = 'computed', toDecimal128(cost_output_usd + cost_reasoning_usd, 12), toDecimal128(0, 12)),
+        0, 0, 0
+    FROM %[1]s.genai_spans
+    WHERE provider != ''`
+	rollupBranch = `    SELECT day, provider, model, workload, [],
+        0, 0, 0, 0, 0, 0, toDecimal128(0, 12),
+        span_input, span_output, span_calls, span_cost,
+        pr_uncached, pr_uncached_cost, pr_read, pr_read_cost, pr_write, pr_write_cost, pr_output, pr_output_cost,
+        0, 0, 0
+    FROM %[1]s.genai_spend_daily`
+)
+
+func reconcileDDL(o SchemaOptions) []string { return reconcileViewDDL(o, false) }
+
+func reconcileViewDDL(o SchemaOptions, rollup bool) []string {
+	spanModel := reconcileModel("if(response_model != '', response_model, request_model)")
+	branch, create := fmt.Sprintf(spansBranch, o.Database, spanModel), "CREATE VIEW IF NOT EXISTS"
+	if rollup {
+		branch, create = fmt.Sprintf(rollupBranch, o.Database), "CREATE OR REPLACE VIEW"
+	}
 	sel := fmt.Sprintf(reconcileSelect, o.Database,
 		reconcileModel("if(model = '' AND provider = 'openai' AND kind = 'cost', trimBoth(splitByChar(',', line_item)[1]), model)"),
-		reconcileModel("if(response_model != '', response_model, request_model)"),
-		reconcileModel("if(response_model != '', response_model, request_model)"))
-	return []string{fmt.Sprintf("CREATE VIEW IF NOT EXISTS %s.%s%s AS\n%s", o.Database, ReconciliationView, o.onCluster(), sel)}
+		branch, spanModel)
+	return []string{fmt.Sprintf("%s %s.%s%s AS\n%s", create, o.Database, ReconciliationView, o.onCluster(), sel)}
 }

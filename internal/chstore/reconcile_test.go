@@ -2,7 +2,9 @@ package chstore
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -128,4 +130,47 @@ func mustFloat(t *testing.T, v any) float64 {
 	}
 	t.Fatalf("not a decimal: %#v", v)
 	return 0
+}
+
+// Migration 11 fills the span rollup from spans stored before it: its
+// backfill gives the view the same figures as the rollup's own view.
+func TestSpendDailyBackfill(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	o := SchemaOptions{Database: "rcb"}
+	if _, err := Migrate(ctx, s, o, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec(ctx, `INSERT INTO rcb.genai_spans (timestamp, provider, request_model, response_model, workload, operation, input_tokens, cache_read_tokens, output_tokens, cost_usd, cost_input_usd, cost_cached_input_usd, cost_output_usd, cost_source) VALUES
+		('2026-11-20 10:00:00', 'openai', 'gpt-4o', 'gpt-4o-2024-08-06', 'bot', 'chat', 600000, 250000, 150000, 2.6875, 0.875, 0.3125, 1.5, 'computed'),
+		('2026-11-21 10:00:00', 'anthropic', 'claude-sonnet-4', '', 'rag', 'chat', 1000, 0, 10, 0.00315, 0.003, 0, 0.00015, 'computed'),
+		('2026-11-21 11:00:00', '', 'unknown', '', 'rag', 'chat', 5, 0, 5, 0, 0, 0, 0, 'unpriced')`); err != nil {
+		t.Fatal(err)
+	}
+	view := func() string {
+		r, err := s.Query(ctx, "SELECT day, provider, model, workload, span_tokens, span_calls, toString(span_cost_usd), ifNull(toString(catalog_cost_usd), 'null') FROM rcb.genai_reconciliation_daily ORDER BY day, provider")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(r.Data)
+	}
+	live := view()
+	if !strings.Contains(live, "gpt-4o bot 750000 1 2.6875") || !strings.Contains(live, "claude-sonnet-4 rag 1010 1 0.00315") || strings.Contains(live, "unknown") {
+		t.Fatalf("view from the rollup: %s", live)
+	}
+	if err := s.Exec(ctx, "TRUNCATE TABLE rcb.genai_spend_daily"); err != nil {
+		t.Fatal(err)
+	}
+	var backfill string
+	for _, q := range spendDailyDDL(o) {
+		if strings.HasPrefix(q, "INSERT INTO") {
+			backfill = q
+		}
+	}
+	if err := s.Exec(ctx, backfill); err != nil {
+		t.Fatalf("%v\n%s", err, backfill)
+	}
+	if got := view(); got != live {
+		t.Errorf("after the backfill: %s\nas the spans arrived: %s", got, live)
+	}
 }
