@@ -9,9 +9,12 @@ export AIOPS_DATA_DIR="$DATA"
 # The maturity report's bearer token (config/embedded.yaml requires one):
 # yours, or a fresh random one for this run.
 export AIOPS_REPORT_TOKEN="${AIOPS_REPORT_TOKEN:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
-BIN=./bin/otelcol-aiops
-LOADGEN=./bin/aiops-loadgen
+BINDIR="${DEMO_BIN_DIR:-./bin}"
+BIN="$BINDIR/otelcol-aiops"
+LOADGEN="$BINDIR/aiops-loadgen"
 TRACES="${DEMO_TRACES:-2000}"
+# The simulated reference applications (their service.name values).
+SIM_APPS=prototype-chatbot,production-app,rag-app,agent-platform
 mkdir -p "$DATA"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -21,6 +24,19 @@ for p in 4317 4318 4320 8888 8890 13133; do
     exit 1
   fi
 done
+
+# A data directory from an earlier run is reused, not wiped: say so, and do
+# not simulate the reference applications again, or their 14 days would be
+# stored twice. The load generator's traces are new ones on every run.
+SIM_SPANS=0
+if [ -d "$DATA/clickhouse/metadata" ]; then
+  if [ "$("$BIN" query --data-dir "$DATA" --format TSV "SELECT count() FROM system.tables WHERE database = 'aiops' AND name = 'genai_spans'")" = 1 ]; then
+    SIM_SPANS=$("$BIN" query --data-dir "$DATA" --format TSV \
+      "SELECT count() FROM aiops.genai_spans WHERE service_name IN ('$(sed "s/,/','/g" <<<"$SIM_APPS")')")
+  fi
+  echo "== reusing the data directory $DATA of an earlier run ($SIM_SPANS spans of the simulated applications);"
+  echo "   to start clean, remove it (rm -rf $DATA) or set AIOPS_DATA_DIR to a new directory"
+fi
 
 echo "== starting otelcol-aiops (config/embedded.yaml, data in $DATA)"
 "$BIN" --version
@@ -37,9 +53,13 @@ echo "== sending $TRACES GenAI traces over OTLP/gRPC (chat, embeddings, RAG, too
 "$LOADGEN" -endpoint 127.0.0.1:4317 -traces "$TRACES" -rate 0 -duration 120s -content 256,4096 \
   -wait-metrics http://127.0.0.1:8888/metrics -wait-exporter aiops_clickhouse -wait-timeout 120s
 
-echo "== simulating 14 days of four reference applications (prototype, production, RAG, agent platform)"
-./bin/aiops-simulator -endpoint 127.0.0.1:4317 -days 14 -registry-out "$DATA/registry.yaml" \
-  -wait-metrics http://127.0.0.1:8888/metrics -wait-timeout 300s
+if [ "$SIM_SPANS" -gt 0 ]; then
+  echo "== not simulating the reference applications again: $DATA holds their $SIM_SPANS spans from an earlier run"
+else
+  echo "== simulating 14 days of four reference applications (prototype, production, RAG, agent platform)"
+  "$BINDIR/aiops-simulator" -endpoint 127.0.0.1:4317 -days 14 -apps "$SIM_APPS" -registry-out "$DATA/registry.yaml" \
+    -wait-metrics http://127.0.0.1:8888/metrics -wait-timeout 300s
+fi
 
 echo "== the maturity extension scores over HTTP (POST /run with the report token; without it: 401)"
 REPORT=http://127.0.0.1:8890
@@ -74,4 +94,6 @@ q "SELECT provider, request_model, count() AS calls, round(sum(cost_usd), 6) AS 
           countIf(cost_source = 'unpriced') AS unpriced_calls, countIf(model_pinned) AS pinned_calls
    FROM aiops.genai_spans WHERE request_model != '' GROUP BY provider, request_model ORDER BY cost DESC"
 echo "== maturity report (LLMOps stages and AI-operations levels, measured from the telemetry above)"
-"$BIN" score --data-dir "$DATA/clickhouse" --window 15d --registry "$DATA/registry.yaml" --format table
+REGISTRY=()
+[ -f "$DATA/registry.yaml" ] && REGISTRY=(--registry "$DATA/registry.yaml")
+"$BIN" score --data-dir "$DATA/clickhouse" --window 15d ${REGISTRY[@]+"${REGISTRY[@]}"} --format table

@@ -22,10 +22,16 @@ import (
 )
 
 func run(params otelcol.CollectorSettings) error {
+	return rootCommand(params).Execute()
+}
+
+func rootCommand(params otelcol.CollectorSettings) *cobra.Command {
 	cmd := otelcol.NewCommand(params)
 	cmd.SetVersionTemplate(versionText(params.BuildInfo))
 	cmd.AddCommand(migrateCommand(params.BuildInfo), queryCommand(), scoreCommand(), reconcileCommand(), pricingCommand())
-	return cmd.Execute()
+	replaceValidate(cmd, params)
+	fixConfigFlagUsage(cmd)
+	return cmd
 }
 
 // versionText names our version, the collector core it is built on, and the
@@ -49,35 +55,50 @@ func versionText(info component.BuildInfo) string {
 }
 
 type storeFlags struct {
-	dataDir  string
-	library  string
-	endpoint string
-	username string
-	database string
+	dataDir      string
+	library      string
+	endpoint     string
+	username     string
+	passwordFile string
+	database     string
+	// initEmpty lets migrate start a new engine in an empty --data-dir.
+	initEmpty bool
 }
 
+// register adds the flags that pick the store. A backquoted word in a usage
+// text is the flag's value name in --help (pflag), so none holds a phrase.
 func (f *storeFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", os.Getenv("AIOPS_DATA_DIR"), "embedded engine data directory (default $AIOPS_DATA_DIR)")
-	cmd.Flags().StringVar(&f.library, "libchdb", "", "path to libchdb.so (default $"+chdb.EnvLibrary+", then the `make libchdb` cache)")
-	cmd.Flags().StringVar(&f.endpoint, "endpoint", "", "ClickHouse server DSN (clickhouse://host:9000) instead of --data-dir; password from $CLICKHOUSE_PASSWORD")
-	cmd.Flags().StringVar(&f.username, "username", os.Getenv("CLICKHOUSE_USERNAME"), "ClickHouse server user (default $CLICKHOUSE_USERNAME)")
-	cmd.Flags().StringVar(&f.database, "database", "aiops", "database name")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", os.Getenv("AIOPS_DATA_DIR"),
+		"the collector's data `directory` ($AIOPS_DATA_DIR, e.g. ./data) or the engine directory in it (./data/clickhouse); the collector must be stopped")
+	cmd.Flags().StringVar(&f.library, "libchdb", "", "`path` to libchdb.so (default $"+chdb.EnvLibrary+", then the cache that make libchdb fills)")
+	cmd.Flags().StringVar(&f.endpoint, "endpoint", "",
+		"ClickHouse `url` instead of --data-dir: "+liveEndpoint+" is a running collector's HTTP interface; a server's is http(s)://host:8123 or clickhouse://host:9000")
+	cmd.Flags().StringVar(&f.username, "username", os.Getenv("CLICKHOUSE_USERNAME"), "ClickHouse `user` for --endpoint (default $CLICKHOUSE_USERNAME)")
+	cmd.Flags().StringVar(&f.passwordFile, "password-file", "", "`file` holding the password for --endpoint (default $CLICKHOUSE_PASSWORD)")
+	cmd.Flags().StringVar(&f.database, "database", "aiops", "database `name`")
 }
 
 func (f *storeFlags) open() (chstore.Store, error) {
 	if f.endpoint != "" {
-		return chstore.OpenServer(context.Background(), chstore.ServerOptions{
-			DSN: f.endpoint, Username: f.username, Password: os.Getenv("CLICKHOUSE_PASSWORD"),
-		})
+		u, err := parseEndpoint(f.endpoint)
+		if err != nil {
+			return nil, err
+		}
+		user, password, err := f.credentials(u)
+		if err != nil {
+			return nil, err
+		}
+		return chstore.OpenServer(context.Background(), serverOptions(u, user, password))
 	}
-	if f.dataDir == "" {
-		return nil, errors.New("--data-dir or --endpoint is required; with --data-dir the collector must not be running on it")
+	dir, err := engineDir(f.dataDir, f.initEmpty)
+	if err != nil {
+		return nil, err
 	}
-	return chstore.OpenEmbedded(f.dataDir, f.library)
+	return chstore.OpenEmbedded(dir, f.library)
 }
 
 func migrateCommand(info component.BuildInfo) *cobra.Command {
-	var sf storeFlags
+	sf := storeFlags{initEmpty: true}
 	var printOnly bool
 	var ttl, contentTTL int
 	var cluster string
@@ -120,9 +141,28 @@ func queryCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "query SQL",
-		Short: "Run a read-only query on the embedded store and print the result",
+		Short: "Run a read-only query on the embedded store (or a running collector's --endpoint) and print the result",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sf.endpoint != "" {
+				u, err := parseEndpoint(sf.endpoint)
+				if err != nil {
+					return err
+				}
+				if !isHTTP(u) {
+					return errors.New("query prints over a ClickHouse HTTP interface (--endpoint " + liveEndpoint + ") or from --data-dir; use clickhouse-client for a native endpoint")
+				}
+				user, password, err := sf.credentials(u)
+				if err != nil {
+					return err
+				}
+				out, err := httpQuery(cmd.Context(), u, user, password, sf.database, format, args[0])
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(out)
+				return err
+			}
 			store, err := sf.open()
 			if err != nil {
 				return err
@@ -130,7 +170,7 @@ func queryCommand() *cobra.Command {
 			defer store.Close()
 			emb, ok := store.(*chstore.Embedded)
 			if !ok {
-				return errors.New("query prints from the embedded store; use clickhouse-client for a server")
+				return errors.New("query prints from the embedded store or a ClickHouse HTTP interface")
 			}
 			// readonly=1 keeps an operator's typo from changing data.
 			res, err := emb.Engine().Query(context.Background(), args[0]+" SETTINGS readonly = 1", format)
@@ -142,6 +182,6 @@ func queryCommand() *cobra.Command {
 		},
 	}
 	sf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "PrettyCompactMonoBlock", "ClickHouse output format")
+	cmd.Flags().StringVar(&format, "format", "PrettyCompactMonoBlock", "ClickHouse output `format`")
 	return cmd
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +28,8 @@ func runCmd(t *testing.T, name string, args ...string) (string, error) {
 		cmd = pricingCommand()
 	case "score":
 		cmd = scoreCommand()
+	case "reconcile":
+		cmd = reconcileCommand()
 	default:
 		t.Fatalf("no subcommand %q", name)
 	}
@@ -58,6 +62,16 @@ func TestMigrateAndQuerySubcommands(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "ch")
 	t.Setenv("AIOPS_DATA_DIR", "")
+	if _, err := runCmd(t, "migrate", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), dir+" does not exist") {
+		t.Fatalf("migrate into a missing directory: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("migrate created %s: %v", dir, err)
+	}
+	// migrate may start a new engine in an empty directory.
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	all := fmt.Sprint(versions(chstore.Migrations))
 	if out, err = runCmd(t, "migrate", "--data-dir", dir, "--database", "ops"); err != nil || !strings.Contains(out, "applied migrations "+all+" to ops") {
 		t.Fatalf("migrate: %v\n%s", err, out)

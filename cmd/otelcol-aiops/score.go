@@ -35,7 +35,10 @@ framework, every signal with its value, threshold and evidence, the unbuilt
 items of the next stage ranked by impact, regressions against the previous
 recorded run, and an inventory of the AI systems found.
 
-The window ends at --to (default now) and starts at --from or --window before it.`,
+The window ends at --to (default now) and starts at --from or --window before it.
+
+It reads --data-dir while the collector is stopped, or a running collector
+through its ClickHouse HTTP interface: --endpoint http://127.0.0.1:8123.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			end := time.Now().UTC()
