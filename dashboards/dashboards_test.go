@@ -67,6 +67,9 @@ func setup(dir string) error {
 	if store, err = chstore.OpenEmbedded(dir, ""); err != nil {
 		return err
 	}
+	if err := invoices(ctx); err != nil {
+		return fmt.Errorf("provider usage: %w", err)
+	}
 	for i, to := range []time.Time{simStart.Add(7 * 24 * time.Hour), simEnd} {
 		rep, err := maturity.Score(ctx, store, maturity.Options{
 			Database: database, From: simStart, To: to, Registry: simulator.Registry(apps, to),
@@ -78,6 +81,31 @@ func setup(dir string) error {
 		rep.GeneratedAt = to.Add(-time.Hour) // a run inside the dashboards' time range
 		if err := maturity.Record(ctx, store, database, rep); err != nil {
 			return fmt.Errorf("record: %w", err)
+		}
+	}
+	return nil
+}
+
+// invoices adds what the provider_usage receiver would store: production-app's
+// project invoiced for exactly the tokens its spans saw, at 10% above our
+// catalog's price, and a project no workload claims ($0.21 a day).
+func invoices(ctx context.Context) error {
+	for _, q := range []string{
+		`INSERT INTO aiops.provider_usage (bucket_start, bucket_end, provider, kind, source, project_id, model, input_tokens, cache_read_tokens, output_tokens, requests, workload, poll_time)
+		 SELECT toDateTime(day), toDateTime(day) + 86400, provider, 'usage', 'completions', 'proj_prod', model,
+		        sum(span_input) - sum(pr_read) - sum(pr_write), sum(pr_read), sum(span_output), sum(span_calls), workload, now64()
+		 FROM aiops.genai_spend_daily WHERE workload = 'production-app' AND provider = 'openai' GROUP BY day, provider, model, workload`,
+		`INSERT INTO aiops.provider_usage (bucket_start, bucket_end, provider, kind, source, project_id, model, cost_usd, cost_amount, currency, workload, poll_time)
+		 SELECT toDateTime(day), toDateTime(day) + 86400, provider, 'cost', 'costs', 'proj_prod', model,
+		        sum(span_cost) * 1.1, sum(span_cost) * 1.1, 'USD', workload, now64()
+		 FROM aiops.genai_spend_daily WHERE workload = 'production-app' AND provider = 'openai' GROUP BY day, provider, model, workload`,
+		`INSERT INTO aiops.provider_usage (bucket_start, bucket_end, provider, kind, source, project_id, model, input_tokens, output_tokens, requests, cost_usd, poll_time)
+		 SELECT toDateTime(d), toDateTime(d) + 86400, 'openai', k, if(k = 'usage', 'completions', 'costs'), 'proj_shadow', 'gpt-4o-mini',
+		        if(k = 'usage', 1000000, 0), if(k = 'usage', 100000, 0), if(k = 'usage', 50, 0), if(k = 'usage', 0, 0.21), now64()
+		 FROM (SELECT DISTINCT day AS d FROM aiops.genai_spend_daily) ARRAY JOIN ['usage', 'cost'] AS k`,
+	} {
+		if err := store.Exec(ctx, q); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -535,6 +563,33 @@ type expect struct {
 
 var expectations = map[string]expect{
 	// Cost & usage
+	"aiops-cost/Invoiced spend and what telemetry saw": {cols: []string{"invoiced_usd", "uninstrumented_usd", "telemetry_coverage_pct"}, data: true,
+		pct: []string{"telemetry_coverage_pct"}},
+	"aiops-cost/Tokens: invoiced, in spans, in metrics": {cols: []string{"time", "invoiced", "spans", "metrics"}, data: true},
+	"aiops-cost/Reconciliation by provider, model and workload": {cols: []string{"provider", "model", "workload_or_account", "invoiced_usd", "spans_usd",
+		"estimated_usd", "unobserved_usd", "span_coverage_pct", "metric_coverage_pct", "price_drift_pct"}, data: true, signed: []string{"price_drift_pct"},
+		check: func(t *testing.T, r *chstore.Rows) {
+			// The fixture bills production-app 10% above the catalog, for
+			// exactly the tokens its spans saw; proj_shadow has no telemetry.
+			prod, shadow := false, false
+			for _, row := range r.Data {
+				switch w := fmt.Sprint(row[2]); {
+				case w == "production-app":
+					prod = true
+					if c, d := num(row[7]), num(row[9]); math.Abs(c-100) > 1e-6 || math.Abs(d-10) > 1e-6 {
+						t.Errorf("production-app: span coverage %v%%, drift %v%%; want 100 and +10", c, d)
+					}
+				case strings.Contains(w, "openai:proj_shadow"):
+					shadow = true
+					if num(row[3]) <= 0 || num(row[6]) != num(row[3]) {
+						t.Errorf("uninstrumented: invoiced %v, unobserved %v; want all of it unobserved", row[3], row[6])
+					}
+				}
+			}
+			if !prod || !shadow {
+				t.Errorf("rows %v: want production-app and the uninstrumented proj_shadow", r.Data)
+			}
+		}},
 	"aiops-cost/Total spend":                            {cols: []string{"spend_usd"}, data: true},
 	"aiops-cost/Requests":                               {cols: []string{"requests"}, data: true},
 	"aiops-cost/Cost per request":                       {cols: []string{"cost_per_request_usd"}, data: true},
