@@ -18,6 +18,7 @@ build:
 	$(GO) build -trimpath -o bin/otelcol-aiops ./cmd/otelcol-aiops
 	$(GO) build -trimpath -o bin/aiops-loadgen ./cmd/aiops-loadgen
 	$(GO) build -trimpath -o bin/aiops-simulator ./cmd/aiops-simulator
+	$(GO) build -trimpath -o bin/aiops-mockprovider ./cmd/aiops-mockprovider
 
 # The embedded ClickHouse engine, pinned by version and sha256, into the user cache.
 libchdb:

@@ -38,11 +38,37 @@ if [ -d "$DATA/clickhouse/metadata" ]; then
   echo "   to start clean, remove it (rm -rf $DATA) or set AIOPS_DATA_DIR to a new directory"
 fi
 
-echo "== starting otelcol-aiops (config/embedded.yaml, data in $DATA)"
+echo "== starting a mock of OpenAI's and Anthropic's organization usage and cost APIs (a week of invoices)"
+"$BINDIR/aiops-mockprovider" >"$DATA/mockprovider.txt" 2>&1 &
+MOCK=$!
+trap 'kill "$MOCK" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q '^anthropic:' "$DATA/mockprovider.txt" 2>/dev/null && break
+  sleep 0.1
+done
+field() { awk -v p="$1:" -v n="$2" '$1 == p {print $n}' "$DATA/mockprovider.txt"; }
+export OPENAI_USAGE_ENDPOINT="$(field openai 3)" OPENAI_ADMIN_KEY="$(field openai 5)"
+export ANTHROPIC_USAGE_ENDPOINT="$(field anthropic 3)" ANTHROPIC_ADMIN_KEY="$(field anthropic 5)"
+[ -n "$OPENAI_USAGE_ENDPOINT" ] && [ -n "$ANTHROPIC_USAGE_ENDPOINT" ] || { echo "demo: the provider mock did not start:" >&2; cat "$DATA/mockprovider.txt" >&2; exit 1; }
+# config/provider-usage.yaml's receiver, with the mock's projects mapped to
+# two of the simulated applications; proj_unmapped and Anthropic's default
+# workspace stay unmapped: uninstrumented spend.
+cat >"$DATA/provider-usage.yaml" <<'YAML'
+receivers:
+  provider_usage:
+    openai:
+      projects:
+        proj_support: {workload: production-app}
+    anthropic:
+      workspaces:
+        wrkspc_kb: {workload: rag-app}
+YAML
+
+echo "== starting otelcol-aiops (config/embedded.yaml + config/provider-usage.yaml, data in $DATA)"
 "$BIN" --version
-"$BIN" --config config/embedded.yaml >"$DATA/collector.log" 2>&1 &
+"$BIN" --config config/embedded.yaml --config config/provider-usage.yaml --config "$DATA/provider-usage.yaml" >"$DATA/collector.log" 2>&1 &
 PID=$!
-trap 'kill "$PID" 2>/dev/null || true' EXIT
+trap 'kill "$PID" "$MOCK" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
   port_busy 4317 && port_busy 8888 && break
   kill -0 "$PID" 2>/dev/null || { echo "demo: the collector exited; its log:" >&2; tail -20 "$DATA/collector.log" >&2; exit 1; }
@@ -78,6 +104,7 @@ echo "with the token: HTTP $code, $(wc -c <"$DATA/report.json") bytes in $DATA/r
 echo "== stopping the collector (its queue is drained and the engine closed)"
 kill -INT "$PID"
 wait "$PID" || true
+kill "$MOCK" 2>/dev/null || true
 trap - EXIT
 
 q() { "$BIN" query --data-dir "$DATA/clickhouse" "$1"; }
@@ -97,3 +124,5 @@ echo "== maturity report (LLMOps stages and AI-operations levels, measured from 
 REGISTRY=()
 [ -f "$DATA/registry.yaml" ] && REGISTRY=(--registry "$DATA/registry.yaml")
 "$BIN" score --data-dir "$DATA/clickhouse" --window 15d ${REGISTRY[@]+"${REGISTRY[@]}"} --format table
+echo "== spend reconciliation: the providers' invoices (mock) against spans and metrics, last 7 days"
+"$BIN" reconcile --data-dir "$DATA/clickhouse" --window 7d --only-invoiced

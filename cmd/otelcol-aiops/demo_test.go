@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// demoBinaries returns a directory with the three binaries scripts/demo.sh
+// demoBinaries returns a directory with the binaries scripts/demo.sh
 // runs: $AIOPS_BIN's (make test builds them all into bin/), or fresh builds.
 func demoBinaries(t *testing.T) string {
 	t.Helper()
-	names := []string{"otelcol-aiops", "aiops-loadgen", "aiops-simulator"}
+	names := []string{"otelcol-aiops", "aiops-loadgen", "aiops-simulator", "aiops-mockprovider"}
 	if bin := os.Getenv("AIOPS_BIN"); bin != "" {
 		dir := filepath.Dir(bin)
 		for _, n := range names {
@@ -87,6 +87,18 @@ func TestDemoReusesItsDataDir(t *testing.T) {
 	}
 	if strings.Contains(second, "== simulating 14 days") {
 		t.Errorf("second run simulated again:\n%s", second)
+	}
+	// The reconciliation summary from the provider mock: the second run
+	// polls the same week again, which replaces the invoice, never adds.
+	invoiced := func(out string) string {
+		i := strings.Index(out, "\nInvoiced $")
+		if i < 0 {
+			t.Fatalf("no reconciliation summary in the demo's output:\n%s", out)
+		}
+		return strings.Fields(out[i+1:])[1]
+	}
+	if a, b := invoiced(first), invoiced(second); a != b || a == "$0.00;" {
+		t.Errorf("invoiced %s after the first run, %s after the second", a, b)
 	}
 	sim2, other2 := spans()
 	if sim2 != sim1 {

@@ -15,7 +15,7 @@ func reconcileCommand() *cobra.Command {
 		sf               storeFlags
 		from, to, window string
 		format           string
-		daily            bool
+		daily, invoiced  bool
 		minCoverage      float64
 	)
 	cmd := &cobra.Command{
@@ -73,6 +73,15 @@ the invoiced spend, for CI gates.`,
 			if err != nil {
 				return err
 			}
+			if invoiced {
+				kept := rows[:0]
+				for _, r := range rows {
+					if r.InvoicedTokens > 0 || r.InvoicedCost != 0 {
+						kept = append(kept, r)
+					}
+				}
+				rows = kept
+			}
 			if err := reconcile.Render(cmd.OutOrStdout(), format, rows, sum); err != nil {
 				return err
 			}
@@ -93,6 +102,7 @@ the invoiced spend, for CI gates.`,
 	cmd.Flags().StringVar(&window, "window", "7d", "window length when --from is not set")
 	cmd.Flags().StringVar(&format, "format", "table", "output: table, json or markdown")
 	cmd.Flags().BoolVar(&daily, "daily", false, "one row per day instead of the window's sum")
+	cmd.Flags().BoolVar(&invoiced, "only-invoiced", false, "leave out rows no provider report covers (the summary still counts every row)")
 	cmd.Flags().Float64Var(&minCoverage, "min-coverage", 0, "fail (exit 1) when telemetry saw less than this share of invoiced spend, e.g. 0.9")
 	return cmd
 }

@@ -1,9 +1,7 @@
-// Command cmd runs the OpenAI and Anthropic usage-report mocks on loopback
-// with a week of demo data, for trying the provider_usage receiver by hand:
-//
-//	go run ./internal/mockprovider/cmd
-//
-// It prints the endpoints and keys to put in the receiver's config.
+// Command aiops-mockprovider runs the OpenAI and Anthropic usage-report
+// mocks on loopback with a week of demo data, for `make demo` and for trying
+// the provider_usage receiver by hand. It prints the endpoints and keys to
+// put in the receiver's config, one line per provider.
 package main
 
 import (
