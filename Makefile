@@ -43,7 +43,9 @@ fmt:
 # The whole suite, on the real embedded engine. OCB lets the regeneration test
 # find the pinned builder; AIOPS_BIN gives the crash tests the built binary.
 test: libchdb ocb vet build
-	OCB=$(OCB) AIOPS_BIN=$(CURDIR)/bin/otelcol-aiops $(GO) test -count=1 ./...
+	OCB=$(OCB) AIOPS_BIN=$(CURDIR)/bin/otelcol-aiops $(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	# The binary's end-to-end tests alone: some compare ingest rates.
+	AIOPS_BIN=$(CURDIR)/bin/otelcol-aiops $(GO) test -count=1 ./test/e2e/
 	$(MAKE) fuzz FUZZTIME=5s
 
 # Brief fuzzing of the parsers that take untrusted input (longer: FUZZTIME=5m).

@@ -9,6 +9,8 @@ export AIOPS_DATA_DIR="$DATA"
 # The maturity report's bearer token (config/embedded.yaml requires one):
 # yours, or a fresh random one for this run.
 export AIOPS_REPORT_TOKEN="${AIOPS_REPORT_TOKEN:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
+# The password of the ClickHouse HTTP interface's reader (same rule).
+export AIOPS_READER_PASSWORD="${AIOPS_READER_PASSWORD:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
 BINDIR="${DEMO_BIN_DIR:-./bin}"
 BIN="$BINDIR/otelcol-aiops"
 LOADGEN="$BINDIR/aiops-loadgen"
@@ -18,7 +20,7 @@ SIM_APPS=prototype-chatbot,production-app,rag-app,agent-platform
 mkdir -p "$DATA"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in 4317 4318 4320 8888 8890 13133; do
+for p in 4317 4318 4320 8123 8888 8890 13133; do
   if port_busy "$p"; then
     echo "demo: 127.0.0.1:$p is in use; stop whatever holds it (another collector?) and retry" >&2
     exit 1
@@ -100,6 +102,19 @@ for _ in $(seq 1 60); do
 done
 [ "$code" = 200 ] || { echo "demo: POST /run answered $code" >&2; exit 1; }
 echo "with the token: HTTP $code, $(wc -c <"$DATA/report.json") bytes in $DATA/report.json; the page: $REPORT/ (Authorization: Bearer \$AIOPS_REPORT_TOKEN)"
+
+echo "== reading the running collector's store over ClickHouse's HTTP interface (clickhouse_http, 127.0.0.1:8123, read-only)"
+curl -sS --fail-with-body -u "reader:$AIOPS_READER_PASSWORD" \
+  'http://127.0.0.1:8123/?query=SELECT+service_name,+count()+AS+spans+FROM+aiops.genai_spans+GROUP+BY+service_name+ORDER+BY+spans+DESC+LIMIT+5+FORMAT+PrettyCompactMonoBlock'
+cat <<EOT
+   To look at it in Grafana, keep a collector running on this data directory:
+     AIOPS_DATA_DIR=$DATA AIOPS_REPORT_TOKEN=... AIOPS_READER_PASSWORD=... $BIN --config config/embedded.yaml
+   and provision, in Grafana (11.2, the grafana-clickhouse-datasource plugin), the data source
+   deploy/grafana/provisioning/datasources/clickhouse-embedded.yaml with the dashboards in dashboards/
+   (dashboards/provisioning/dashboards), Grafana's environment holding
+     AIOPS_CLICKHOUSE_HTTP_HOST=127.0.0.1 AIOPS_READER_USER=reader AIOPS_READER_PASSWORD=<the same password>
+   The CLI reads it the same way: CLICKHOUSE_USERNAME=reader CLICKHOUSE_PASSWORD=... $BIN score --endpoint http://127.0.0.1:8123
+EOT
 
 echo "== stopping the collector (its queue is drained and the engine closed)"
 kill -INT "$PID"

@@ -115,7 +115,7 @@ func bench(bin, name, config string, stores bool, d time.Duration, workers, batc
 	defer log.Close()
 	cmd := exec.Command(bin, "--config", cfgPath)
 	// The full config requires the maturity report's token; the caller's wins.
-	cmd.Env = append(append(append([]string{"AIOPS_REPORT_TOKEN=aiops-bench"}, os.Environ()...), collectorEnv...), "AIOPS_DATA_DIR="+dir)
+	cmd.Env = append(append(append([]string{"AIOPS_REPORT_TOKEN=aiops-bench", "AIOPS_READER_PASSWORD=aiops-bench"}, os.Environ()...), collectorEnv...), "AIOPS_DATA_DIR="+dir)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return r, err

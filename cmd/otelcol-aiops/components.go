@@ -23,6 +23,7 @@ import (
 	maturityextension "github.com/otelcol-aiops/otelcol-aiops/extension/maturity"
 	journalstorage "github.com/otelcol-aiops/otelcol-aiops/extension/journalstorage"
 	otlpguard "github.com/otelcol-aiops/otelcol-aiops/extension/otlpguard"
+	chhttp "github.com/otelcol-aiops/otelcol-aiops/extension/chhttp"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	aitrace "github.com/otelcol-aiops/otelcol-aiops/processor/aitrace"
@@ -64,6 +65,7 @@ func components() (otelcol.Factories, error) {
 		maturityextension.NewFactory(),
 		journalstorage.NewFactory(),
 		otlpguard.NewFactory(),
+		chhttp.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -77,6 +79,7 @@ func components() (otelcol.Factories, error) {
 		maturityextension.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
 		journalstorage.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
 		otlpguard.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
+		chhttp.NewFactory().Type(): "github.com/otelcol-aiops/otelcol-aiops v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](

@@ -38,6 +38,7 @@ func TestShippedConfigsValidate(t *testing.T) {
 	t.Setenv("AIOPS_DATA_DIR", t.TempDir())
 	t.Setenv("CLICKHOUSE_ENDPOINT", "clickhouse://127.0.0.1:9000")
 	t.Setenv("AIOPS_REPORT_TOKEN", "test-report-token")
+	t.Setenv("AIOPS_READER_PASSWORD", "test-reader-password")
 	for _, f := range []string{"../../config/embedded.yaml", "../../config/clickhouse.yaml"} {
 		if err := collector(t, "validate", "--config=file:"+f); err != nil {
 			t.Errorf("%s: %v", f, err)
@@ -54,6 +55,7 @@ func TestShippedConfigsValidate(t *testing.T) {
 // report to anyone.
 func TestShippedConfigsRequireTheReportToken(t *testing.T) {
 	t.Setenv("AIOPS_DATA_DIR", t.TempDir())
+	t.Setenv("AIOPS_READER_PASSWORD", "test-reader-password")
 	t.Setenv("CLICKHOUSE_ENDPOINT", "clickhouse://127.0.0.1:9000")
 	for _, token := range []string{"unset", ""} {
 		if token == "unset" {
@@ -92,6 +94,7 @@ func TestInvalidConfigsFailNamingTheField(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("AIOPS_DATA_DIR", dir)
 	t.Setenv("AIOPS_REPORT_TOKEN", "test-report-token")
+	t.Setenv("AIOPS_READER_PASSWORD", "test-reader-password")
 	file := filepath.Join(dir, "a-file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)

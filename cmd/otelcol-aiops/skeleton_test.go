@@ -27,13 +27,14 @@ func TestWalkingSkeleton(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("AIOPS_DATA_DIR", dir)
 	t.Setenv("AIOPS_REPORT_TOKEN", "test-report-token")
+	t.Setenv("AIOPS_READER_PASSWORD", "test-reader-password")
 	b, err := os.ReadFile("../../config/embedded.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Ports of its own, so a collector running on this machine does not clash.
 	cfg := strings.NewReplacer("127.0.0.1:4317", "127.0.0.1:24317", "127.0.0.1:4318", "127.0.0.1:24318",
-		"127.0.0.1:13133", "127.0.0.1:23133", "127.0.0.1:4320", "127.0.0.1:24320", "127.0.0.1:8890", "127.0.0.1:28890", "port: 8888", "port: 28888").Replace(string(b))
+		"127.0.0.1:13133", "127.0.0.1:23133", "127.0.0.1:4320", "127.0.0.1:24320", "127.0.0.1:8890", "127.0.0.1:28890", "127.0.0.1:8123", "127.0.0.1:28123", "port: 8888", "port: 28888").Replace(string(b))
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -60,6 +60,7 @@ service:
 
 	t.Setenv("AIOPS_DATA_DIR", t.TempDir())
 	t.Setenv("AIOPS_REPORT_TOKEN", "test-report-token")
+	t.Setenv("AIOPS_READER_PASSWORD", "test-reader-password")
 	out, err = execRoot(t, "validate", "--config=file:../../config/embedded.yaml")
 	if err != nil || !strings.HasPrefix(out, "config OK: ") || !strings.Contains(out, "\n  traces: otlp → ") {
 		t.Errorf("the shipped embedded config: %v\n%s", err, out)

@@ -170,9 +170,11 @@ func ProbeLibrary(configured string) (path, version string, err error) {
 	return path, cString(a.libVersion()), nil
 }
 
-// Engine is the process's single embedded ClickHouse connection. It is safe for
-// concurrent use; queries run one at a time because chDB allows one active
-// connection per process and does not promise concurrent use of it.
+// Engine is the process's embedded ClickHouse connection (one engine and
+// data directory per process). It is safe for concurrent use; its queries
+// run one at a time because chDB does not promise concurrent use of one
+// connection. Readers that must not wait behind it open sessions of their
+// own (session.go).
 type Engine struct {
 	api     *api
 	handle  unsafe.Pointer // chdb_connection*, for chdb_close_conn

@@ -22,6 +22,9 @@ var binary string
 // reportToken is AIOPS_REPORT_TOKEN for every collector the tests start.
 const reportToken = "e2e-report-token"
 
+// readerPassword is AIOPS_READER_PASSWORD, the clickhouse_http reader's.
+const readerPassword = "e2e-reader-password"
+
 func TestMain(m *testing.M) {
 	if os.Getenv("AIOPS_E2E_CHILD") == "slow-store" {
 		if err := slowStoreChild(os.Getenv("AIOPS_E2E_DIR")); err != nil {
@@ -95,6 +98,7 @@ func newCollector(t *testing.T, dataDir string) *collector {
 		"127.0.0.1:13133", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"127.0.0.1:4320", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"127.0.0.1:8890", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"127.0.0.1:8123", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"port: 8888", fmt.Sprintf("port: %d", c.metrics),
 	).Replace(string(b))
 	c.config = filepath.Join(dataDir, "config.yaml")
@@ -120,7 +124,7 @@ func (c *collector) start() {
 	}
 	c.cmd = exec.Command(binary, args...)
 	// The shipped config requires the maturity report's token.
-	c.cmd.Env = append(append(os.Environ(), "AIOPS_DATA_DIR="+c.dataDir, "AIOPS_REPORT_TOKEN="+reportToken), c.env...)
+	c.cmd.Env = append(append(os.Environ(), "AIOPS_DATA_DIR="+c.dataDir, "AIOPS_REPORT_TOKEN="+reportToken, "AIOPS_READER_PASSWORD="+readerPassword), c.env...)
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatal(err)
