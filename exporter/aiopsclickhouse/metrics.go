@@ -244,7 +244,24 @@ func measure(b *builder, present bool, v float64, kind string) *float64 {
 	return &v
 }
 
-func histogramPoint(b *builder, r *metricRow, dp pmetric.HistogramDataPoint) string {
+// histogramPointOf is what both histogram kinds' points have.
+type histogramPointOf interface {
+	Flags() pmetric.DataPointFlags
+	Timestamp() pcommon.Timestamp
+	StartTimestamp() pcommon.Timestamp
+	Attributes() pcommon.Map
+	Count() uint64
+	HasSum() bool
+	Sum() float64
+	HasMin() bool
+	Min() float64
+	HasMax() bool
+	Max() float64
+}
+
+// histogramHead fills the row from what both histogram kinds share, or
+// says why the point is skipped.
+func histogramHead(b *builder, r *metricRow, dp histogramPointOf) string {
 	if dp.Flags().NoRecordedValue() {
 		return skipNoValue
 	}
@@ -261,6 +278,13 @@ func histogramPoint(b *builder, r *metricRow, dp pmetric.HistogramDataPoint) str
 	if r.min != nil && r.max != nil && *r.min > *r.max {
 		b.repair("metric_min_above_max")
 		r.min, r.max = nil, nil
+	}
+	return ""
+}
+
+func histogramPoint(b *builder, r *metricRow, dp pmetric.HistogramDataPoint) string {
+	if reason := histogramHead(b, r, dp); reason != "" {
+		return reason
 	}
 	r.bounds, r.counts = explicitBuckets(b, dp.ExplicitBounds().AsRaw(), dp.BucketCounts().AsRaw(), dp.Count())
 	return ""
@@ -313,22 +337,8 @@ func explicitBuckets(b *builder, bounds []float64, counts []uint64, total uint64
 // base = 2^(2^-scale). Zero and negative buckets go below the first bound
 // (GenAI values are not negative).
 func expHistogramPoint(b *builder, r *metricRow, dp pmetric.ExponentialHistogramDataPoint) string {
-	if dp.Flags().NoRecordedValue() {
-		return skipNoValue
-	}
-	if reason := pointTimes(b, r, dp.Timestamp(), dp.StartTimestamp()); reason != "" {
+	if reason := histogramHead(b, r, dp); reason != "" {
 		return reason
-	}
-	if dp.Count() > maxExactFloat {
-		return skipCountAbsurd
-	}
-	r.attrs, r.count = dp.Attributes(), dp.Count()
-	r.sum = measure(b, dp.HasSum(), dp.Sum(), "metric_sum")
-	r.min = measure(b, dp.HasMin(), dp.Min(), "metric_min")
-	r.max = measure(b, dp.HasMax(), dp.Max(), "metric_max")
-	if r.min != nil && r.max != nil && *r.min > *r.max {
-		b.repair("metric_min_above_max")
-		r.min, r.max = nil, nil
 	}
 	pos := dp.Positive().BucketCounts()
 	r.bounds, r.counts = []float64{}, []uint64{}

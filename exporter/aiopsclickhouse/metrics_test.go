@@ -2,6 +2,7 @@ package aiopsclickhouse
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -204,5 +205,40 @@ func TestTokenCheckTimeRange(t *testing.T) {
 	vs.v = append(vs.v, time.Date(1850, 1, 1, 0, 0, 0, 0, time.UTC))
 	if _, _, ok := b.timeRange(col); ok {
 		t.Error("a time before 1900 still bounds the look-up")
+	}
+}
+
+// An exponential histogram is stored with the explicit bounds its buckets
+// stand for: at scale 0 and offset 0, bucket i covers (2^i, 2^(i+1)], and
+// zero counts go below the first bound.
+func TestExponentialHistogramAsExplicitBounds(t *testing.T) {
+	push := startMetricsExporter(t, testConfig("m4"))
+	md := pmetric.NewMetrics()
+	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("gen_ai.client.operation.duration")
+	h := m.SetEmptyExponentialHistogram()
+	h.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	dp := h.DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(metricsDay))
+	dp.SetScale(0)
+	dp.SetZeroCount(1)
+	dp.Positive().SetOffset(0)
+	dp.Positive().BucketCounts().FromRaw([]uint64{1, 2})
+	dp.SetCount(4)
+	dp.SetSum(9)
+	if err := push(context.Background(), md); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := openStore(t).Query(context.Background(), "SELECT metric_type, count, bucket_bounds, bucket_counts FROM m4.genai_metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows.Data) != 1 {
+		t.Fatalf("%d rows, want 1", len(rows.Data))
+	}
+	r := rows.Data[0]
+	bounds, counts := r[2].([]float64), r[3].([]uint64)
+	if r[0] != "exponential_histogram" || r[1] != uint64(4) || fmt.Sprint(bounds) != "[1 2 4]" || fmt.Sprint(counts) != "[1 1 2 0]" {
+		t.Errorf("row %v: want bounds [1 2 4], counts [1 1 2 0]", r)
 	}
 }
