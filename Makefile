@@ -68,6 +68,13 @@ bench: build libchdb
 	./bin/aiops-bench -bin bin/otelcol-aiops -duration $${BENCH_DURATION:-60s}
 	AIOPS_MATURITY_BENCH=1 $(GO) test -count=1 -run TestScoringTenMillionSpans -v ./maturity/
 
+# A month of a busy fleet in the embedded store: insert latency, scoring and
+# every panel at 1M, 10M and 100M genai_spans rows (about 2 h and 30 GB of
+# free disk under $TMPDIR; AIOPS_SCALE_ROWS=10000000 stops at 10M).
+.PHONY: bench-scale
+bench-scale: libchdb
+	AIOPS_SCALE=1 $(GO) test -count=1 -timeout 0 -v -run '^TestScale$$' ./dashboards/
+
 demo: build libchdb
 	./scripts/demo.sh
 

@@ -24,17 +24,21 @@ import (
 	"text/template"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 )
 
 //go:embed rubrics/*.yaml
 var builtinFS embed.FS
 
-// Sources a measure can read.
+// Sources a measure can read. FromScoringDaily is genai_scoring_daily's
+// rows over the window (see {{scoring_window}}).
 const (
-	FromGenAISpans  = "genai_spans"
-	FromGenAIEvents = "genai_events"
-	FromSpans       = "spans"
-	FromQuery       = "query"
+	FromGenAISpans   = "genai_spans"
+	FromGenAIEvents  = "genai_events"
+	FromSpans        = "spans"
+	FromScoringDaily = "genai_scoring_daily"
+	FromQuery        = "query"
 )
 
 // Measure is one value computed per workload over the window. Table measures
@@ -339,7 +343,7 @@ func (r *Rubrics) validate(signals []*Signal) error {
 			errs = append(errs, fmt.Errorf("measure %q: id must match %s", id, idRE))
 		}
 		switch m.From {
-		case FromGenAISpans, FromGenAIEvents, FromSpans:
+		case FromGenAISpans, FromGenAIEvents, FromSpans, FromScoringDaily:
 			if m.Value == "" || m.Query != "" {
 				errs = append(errs, fmt.Errorf("measure %s: from %s needs value (an aggregate expression) and no query", id, m.From))
 			}
@@ -348,7 +352,7 @@ func (r *Rubrics) validate(signals []*Signal) error {
 				errs = append(errs, fmt.Errorf("measure %s: from query needs query and no value/context (return context as extra columns)", id))
 			}
 		default:
-			errs = append(errs, fmt.Errorf("measure %s: from %q is not one of genai_spans, genai_events, spans, query", id, m.From))
+			errs = append(errs, fmt.Errorf("measure %s: from %q is not one of genai_spans, genai_events, spans, genai_scoring_daily, query", id, m.From))
 		}
 		switch m.Scope {
 		case "", "workload", "global":
@@ -473,10 +477,57 @@ func mapValues(m map[string]string) []string {
 }
 
 // builtinMacros are always defined; rubric files may add or replace macros.
+// The scorer replaces those of rollupMacros for each run (score.go).
 var builtinMacros = map[string]string{
-	"window": "timestamp >= {from:DateTime64(9)} AND timestamp < {to:DateTime64(9)} AND (empty({workloads:Array(String)}) OR has({workloads:Array(String)}, workload))",
+	"window": "timestamp >= {from:DateTime64(9)} AND timestamp < {to:DateTime64(9)} AND {{workload_filter}}",
 	// every_workload is the window without the workload filter.
-	"every_workload": "timestamp >= {from:DateTime64(9)} AND timestamp < {to:DateTime64(9)}",
+	"every_workload":  "timestamp >= {from:DateTime64(9)} AND timestamp < {to:DateTime64(9)}",
+	"workload_filter": "(empty({workloads:Array(String)}) OR has({workloads:Array(String)}, workload))",
+	// The instants that split the window in thirds (cost_per_call_change).
+	"first_third_end":  "{from:DateTime64(9)} + toIntervalSecond(intDiv(dateDiff('second', {from:DateTime64(9)}, {to:DateTime64(9)}), 3))",
+	"last_third_start": "{to:DateTime64(9)} - toIntervalSecond(intDiv(dateDiff('second', {from:DateTime64(9)}, {to:DateTime64(9)}), 3))",
+	// A span that is not the second report of a call (aitrace names the
+	// span it repeats). Measures on genai_spans use it through model_call.
+	"not_duplicate": "attributes['aiops.usage.duplicate_of'] = ''",
+}
+
+// rollupMacros are the sources of the rollup measures, read from the spans
+// alone (rollups false: a store not migrated to them yet) or from whole days
+// of the rollups and the spans of the days the window cuts. A day is cut
+// when the window's start or end, or a third of it, falls inside it: a
+// rollup row then always lies wholly on one side of every instant a
+// measure compares times with.
+func rollupMacros(rollups bool) map[string]string {
+	if !rollups {
+		return map[string]string{
+			"scoring_window":         chstore.ScoringDailySource("{db}", "", "{{window}}", false),
+			"scoring_every_workload": chstore.ScoringDailySource("{db}", "", "{{every_workload}}", false),
+			"scoring_until_to":       chstore.ScoringDailySource("{db}", "", "timestamp < {to:DateTime64(9)} AND {{workload_filter}}", false),
+			"users_window":           chstore.UsersDailySource("{db}", "", "{{window}}", false),
+		}
+	}
+	instants := []string{"{from:DateTime64(9)}", "{to:DateTime64(9)}", "{{first_third_end}}", "{{last_third_start}}"}
+	var cut []string
+	for _, t := range instants {
+		cut = append(cut, fmt.Sprintf("(%[1]s != toStartOfDay(%[1]s) AND timestamp >= toStartOfDay(%[1]s) AND timestamp < toStartOfDay(%[1]s) + INTERVAL 1 DAY)", t))
+	}
+	// Cut days: the raw part. Whole days: the rollup part.
+	raw := "(" + strings.Join(cut, " OR ") + ")"
+	cutDays := "arrayMap(t -> toDate(t), arrayFilter(t -> t != toStartOfDay(t), [" + strings.Join(instants, ", ") + "]))"
+	days := "day >= toDate({from:DateTime64(9)}) AND day < toDate({to:DateTime64(9)}) AND NOT has(" + cutDays + ", day)"
+	return map[string]string{
+		"scoring_window":         chstore.ScoringDailySource("{db}", days+" AND {{workload_filter}}", "{{window}} AND "+raw, true),
+		"scoring_every_workload": chstore.ScoringDailySource("{db}", days, "{{every_workload}} AND "+raw, true),
+		"scoring_until_to": chstore.ScoringDailySource("{db}", "day < toDate({to:DateTime64(9)}) AND NOT has("+cutDays+", day) AND {{workload_filter}}",
+			"timestamp < {to:DateTime64(9)} AND "+raw+" AND {{workload_filter}}", true),
+		"users_window": chstore.UsersDailySource("{db}", days+" AND {{workload_filter}}", "{{window}} AND "+raw, true),
+	}
+}
+
+func init() {
+	for k, v := range rollupMacros(false) {
+		builtinMacros[k] = v
+	}
 }
 
 // expand replaces {{macro}} references, recursively, and then {db} is

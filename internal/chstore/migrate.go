@@ -73,6 +73,10 @@ var Migrations = []Migration{
 	{Version: 9, Name: "provider_usage", DDL: providerUsageDDL},
 	{Version: 10, Name: "genai_reconciliation_daily", DDL: reconcileDDL},
 	{Version: 11, Name: "genai_spend_daily", DDL: spendDailyDDL},
+	// The maturity scoring reads these instead of every span (scoring.go).
+	{Version: 12, Name: "genai_scoring_daily and genai_users_daily", DDL: scoringRollupsDDL},
+	// The dashboards' panels read it instead of the spans (panels.go).
+	{Version: 13, Name: "genai_calls_hourly", DDL: callsHourlyDDL},
 }
 
 // alterSettingDDL changes one MergeTree setting of a table; on a cluster,

@@ -1,0 +1,78 @@
+package chstore
+
+// CallsHourly is what the dashboards' panels read instead of the spans:
+// per hour, tenant, workload, provider, model, operation, error type,
+// data source, tool and agent, the counts, sums and latency states the
+// panels show. genai_usage_hourly also keys by user, which makes it nearly
+// as large as genai_spans in a fleet with thousands of users.
+const CallsHourly = "genai_calls_hourly"
+
+// Expressions name the span columns through s: an aggregate's alias may
+// repeat a column's name (input_tokens) that another expression reads.
+var callsHourlyColumns = []rollupColumn{
+	{name: "hour", typ: "DateTime", expr: "toStartOfHour(s.timestamp)"},
+	{name: "tenant_id", typ: "LowCardinality(String)", expr: "s.tenant_id"},
+	{name: "workload", typ: "LowCardinality(String)", expr: "s.workload"},
+	{name: "provider", typ: "LowCardinality(String)", expr: "s.provider"},
+	{name: "request_model", typ: "LowCardinality(String)", expr: "s.request_model"},
+	{name: "operation", typ: "LowCardinality(String)", expr: "s.operation"},
+	{name: "error_type", typ: "LowCardinality(String)", expr: "s.error_type"},
+	{name: "data_source_id", typ: "LowCardinality(String)", expr: "s.data_source_id"},
+	{name: "tool_name", typ: "LowCardinality(String)", expr: "s.tool_name"},
+	{name: "agent_name", typ: "LowCardinality(String)", expr: "s.agent_name"},
+
+	{name: "requests", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "count()"},
+	{name: "errors", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(s.status_code = 'Error')"},
+	{name: "input_tokens", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "sum(s.input_tokens)"},
+	{name: "output_tokens", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "sum(s.output_tokens)"},
+	{name: "cache_read_tokens", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "sum(s.cache_read_tokens)"},
+	{name: "cache_write_tokens", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "sum(s.cache_write_tokens)"},
+	{name: "reasoning_tokens", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "sum(s.reasoning_tokens)"},
+	{name: "cost_usd", typ: "SimpleAggregateFunction(sum, Decimal(38, 12))", agg: "sum(s.cost_usd)"},
+	{name: "cost_cached_input_usd", typ: "SimpleAggregateFunction(sum, Decimal(38, 12))", agg: "sum(s.cost_cached_input_usd)"},
+	// What cached tokens would have cost at the uncached input price.
+	{name: "cache_savings_usd", typ: "SimpleAggregateFunction(sum, Float64)", agg: "sum(if(s.cache_read_tokens > 0 AND s.input_tokens > s.cache_read_tokens + s.cache_write_tokens, " +
+		"toFloat64(s.cost_input_usd) / (s.input_tokens - s.cache_read_tokens - s.cache_write_tokens) * s.cache_read_tokens - toFloat64(s.cost_cached_input_usd), 0))"},
+	{name: "unpriced", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(s.cost_source = 'unpriced')"},
+	{name: "pricing_known", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(s.cost_source IN ('provider', 'computed', 'unpriced'))"},
+	{name: "unpinned", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(NOT s.model_pinned)"},
+	{name: "injection_flagged", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(arrayExists(f -> startsWith(f, 'injection.'), s.policy_flags))"},
+	{name: "sensitive_flagged", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(arrayExists(f -> startsWith(f, 'pii.') OR startsWith(f, 'secret.'), s.policy_flags))"},
+	{name: "sensitive_flagged_redacted", typ: "SimpleAggregateFunction(sum, UInt64)",
+		agg: "countIf(arrayExists(f -> startsWith(f, 'pii.') OR startsWith(f, 'secret.'), s.policy_flags) AND s.content_captured IN ('redacted', 'digest', 'none'))"},
+	{name: "rate_limited", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(s.status_code = 'Error' AND (s.error_type IN ('rate_limit', 'rate_limit_exceeded', 'quota_exceeded', '429') " +
+		"OR s.attributes['aiops.error.category'] IN ('rate_limit', 'quota_exceeded')))"},
+	{name: "empty_retrievals", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(s.retrieval_docs = 0)"},
+	{name: "retrieval_docs", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "sum(s.retrieval_docs)"},
+	{name: "top_score_sum", typ: "SimpleAggregateFunction(sum, Float64)", agg: "sum(toFloat64(ifNull(s.retrieval_top_score, 0)))"},
+	{name: "top_scores", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "count(s.retrieval_top_score)"},
+	{name: "min_score_sum", typ: "SimpleAggregateFunction(sum, Float64)", agg: "sum(toFloat64(ifNull(s.retrieval_min_score, 0)))"},
+	{name: "min_scores", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "count(s.retrieval_min_score)"},
+	{name: "loops_suspected", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(s.attributes['aiops.agent.loop_suspected'] = 'true')"},
+	{name: "max_repeated_tool_calls", typ: "SimpleAggregateFunction(max, UInt32)", agg: "max(toUInt32OrZero(s.attributes['aiops.agent.max_repeated_tool_calls']))"},
+	{name: "agent_tool_calls", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "sum(toUInt64(toUInt32OrZero(s.attributes['aiops.agent.tool_calls'])))"},
+	{name: "duration_quantiles", typ: "AggregateFunction(quantiles(0.5, 0.9, 0.95, 0.99), UInt64)", agg: "quantilesState(0.5, 0.9, 0.95, 0.99)(s.duration_ns)"},
+	// Time to first token of streamed calls, in ms, from whichever key the
+	// instrumentation reports.
+	{name: "ttft_quantiles", typ: "AggregateFunction(quantiles(0.5, 0.95), Float64)", agg: "quantilesStateIf(0.5, 0.95)(assumeNotNull(" + ttftMs + "), s.streaming AND " + ttftMs + " IS NOT NULL)"},
+}
+
+const ttftMs = "multiIf(s.attributes['gen_ai.server.time_to_first_token'] != '', toFloat64OrNull(s.attributes['gen_ai.server.time_to_first_token']) * 1000, " +
+	"s.attributes['gen_ai.response.time_to_first_chunk'] != '', toFloat64OrNull(s.attributes['gen_ai.response.time_to_first_chunk']) * 1000, " +
+	"s.attributes['ai.response.msToFirstChunk'] != '', toFloat64OrNull(s.attributes['ai.response.msToFirstChunk']), toFloat64OrNull(s.attributes['ai.stream.msToFirstChunk']))"
+
+var callsHourlyTable = func() Table {
+	t := rollupTable(CallsHourly, callsHourlyColumns)
+	// Panels filter by tenant and workload first, then a time range.
+	t.OrderBy = "(tenant_id, workload, hour, provider, request_model, operation, error_type, data_source_id, tool_name, agent_name)"
+	t.PartitionBy, t.TTLOn, t.ShardBy = "toYYYYMM(hour)", "hour", "cityHash64(tenant_id, workload)"
+	return t
+}()
+
+// callsHourlyDDL adds the rollup, fills it from the spans already stored
+// (the exporter migrates before it inserts), then adds its view.
+func callsHourlyDDL(o SchemaOptions) []string {
+	out := tableDDL(o, callsHourlyTable)
+	out = append(out, "INSERT INTO "+o.Database+"."+CallsHourly+"\n"+rollupSelect(callsHourlyColumns, o.Database+".genai_spans"))
+	return append(out, viewDDL(o, CallsHourly+"_mv", CallsHourly, "genai_spans", rollupSelect(callsHourlyColumns, "%s")))
+}
