@@ -34,16 +34,29 @@ var (
 const database = "aiops" // the dashboards query aiops.<table>
 
 func TestMain(m *testing.M) {
+	// AIOPS_SCALE_DIR keeps the scale benchmark's store for the next run:
+	// a filled month is reused, not rebuilt.
+	keep := os.Getenv("AIOPS_SCALE") != "" && os.Getenv("AIOPS_SCALE_DIR") != ""
 	dir, err := os.MkdirTemp("", "aiops-dashboards-test-")
+	if keep {
+		dir, err = os.Getenv("AIOPS_SCALE_DIR"), os.MkdirAll(os.Getenv("AIOPS_SCALE_DIR"), 0o755)
+	}
 	if err != nil {
 		panic(err)
 	}
-	setupErr = setup(dir)
+	marker := filepath.Join(dir, ".reference-apps")
+	if _, statErr := os.Stat(marker); keep && statErr == nil {
+		store, setupErr = chstore.OpenEmbedded(dir, "")
+	} else if setupErr = setup(dir); setupErr == nil && keep {
+		setupErr = os.WriteFile(marker, nil, 0o644)
+	}
 	code := m.Run()
 	if store != nil {
 		store.Close()
 	}
-	os.RemoveAll(dir)
+	if !keep {
+		os.RemoveAll(dir)
+	}
 	os.Exit(code)
 }
 

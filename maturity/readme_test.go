@@ -117,7 +117,11 @@ func measureTable(r *Rubrics) string {
 		if m.Description != "" {
 			what += ". " + m.Description
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", id, m.From, m.Unit, cell(what))
+		src := m.From
+		if m.Daily != "" {
+			src = "query, day facts"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", id, src, m.Unit, cell(what))
 	}
 	return b.String()
 }

@@ -65,6 +65,15 @@ type Measure struct {
 	Value   string            `yaml:"value" json:"value,omitempty"`
 	Context map[string]string `yaml:"context" json:"context,omitempty"`
 	Query   string            `yaml:"query" json:"query,omitempty"`
+	// Daily, on a query measure, is a per-day SELECT over raw rows returning
+	// workload, day and the Facts columns (numbers), for the rows of
+	// {{day_window}}; Query then reads them from {{daily}}. Whole past days'
+	// facts are computed once and kept (facts.go), so the raw rows are read
+	// only for days not seen before and the window's edges. Daily SQL must
+	// be day-local: it may look a day either side ({{lookup_from}},
+	// {{lookup_to}}: traces that cross midnight) but not use the window.
+	Daily string   `yaml:"daily" json:"daily,omitempty"`
+	Facts []string `yaml:"facts" json:"facts,omitempty"`
 	// Advice says what to build when a signal on this measure is not met;
 	// a signal's own advice wins.
 	Advice string `yaml:"advice" json:"advice,omitempty"`
@@ -323,6 +332,45 @@ var (
 var knownParams = map[string]bool{
 	"from": true, "to": true, "workloads": true, "slo_workloads": true,
 	"slo_p95_ms": true, "slo_error_rate": true, "approved_models": true,
+	"day_from": true, "day_to": true,
+}
+
+// validateDaily checks a query measure's daily facts: day-local SQL (no
+// window, workload filter or registry parameter, which its kept facts could
+// not follow) returning numeric facts the query reads from {{daily}}.
+func (r *Rubrics) validateDaily(m *Measure) []error {
+	var errs []error
+	usesDaily := strings.Contains(m.Query, "{{daily}}")
+	if m.Daily == "" {
+		if usesDaily || len(m.Facts) > 0 {
+			errs = append(errs, fmt.Errorf("measure %s: {{daily}} and facts need a daily query", m.ID))
+		}
+		return errs
+	}
+	if !usesDaily {
+		errs = append(errs, fmt.Errorf("measure %s: the query must read the daily facts from {{daily}}", m.ID))
+	}
+	if len(m.Facts) == 0 {
+		errs = append(errs, fmt.Errorf("measure %s: a daily query needs facts (the numeric columns it returns besides workload and day)", m.ID))
+	}
+	for _, f := range m.Facts {
+		if !contextKeyRE.MatchString(f) || f == "workload" || f == "day" {
+			errs = append(errs, fmt.Errorf("measure %s: fact %q must match %s and not be workload or day", m.ID, f, contextKeyRE))
+		}
+	}
+	x, err := r.expand(m.Daily)
+	if err != nil {
+		return append(errs, fmt.Errorf("measure %s: daily: %w", m.ID, err))
+	}
+	if !strings.Contains(x, "{day_from:") {
+		errs = append(errs, fmt.Errorf("measure %s: daily must read its rows through {{day_window}}", m.ID))
+	}
+	for _, p := range paramRE.FindAllStringSubmatch(x, -1) {
+		if p[1] != "day_from" && p[1] != "day_to" {
+			errs = append(errs, fmt.Errorf("measure %s: daily may not use {%s:...}: kept facts must not depend on the window, filter or registry", m.ID, p[1]))
+		}
+	}
+	return errs
 }
 
 var comparisons = map[string]bool{">=": true, ">": true, "<=": true, "<": true, "==": true, "!=": true}
@@ -351,8 +399,12 @@ func (r *Rubrics) validate(signals []*Signal) error {
 			if m.Query == "" || m.Value != "" || len(m.Context) > 0 {
 				errs = append(errs, fmt.Errorf("measure %s: from query needs query and no value/context (return context as extra columns)", id))
 			}
+			errs = append(errs, r.validateDaily(m)...)
 		default:
 			errs = append(errs, fmt.Errorf("measure %s: from %q is not one of genai_spans, genai_events, spans, genai_scoring_daily, query", id, m.From))
+		}
+		if m.From != FromQuery && (m.Daily != "" || len(m.Facts) > 0) {
+			errs = append(errs, fmt.Errorf("measure %s: daily and facts belong to a query measure", id))
 		}
 		switch m.Scope {
 		case "", "workload", "global":
@@ -364,7 +416,7 @@ func (r *Rubrics) validate(signals []*Signal) error {
 				errs = append(errs, fmt.Errorf("measure %s: context key %q must match %s", id, k, contextKeyRE))
 			}
 		}
-		for _, sql := range append([]string{m.Value, m.Query}, mapValues(m.Context)...) {
+		for _, sql := range append([]string{m.Value, m.Query, m.Daily}, mapValues(m.Context)...) {
 			x, err := r.expand(sql)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("measure %s: %w", id, err))
@@ -486,6 +538,17 @@ var builtinMacros = map[string]string{
 	// The instants that split the window in thirds (cost_per_call_change).
 	"first_third_end":  "{from:DateTime64(9)} + toIntervalSecond(intDiv(dateDiff('second', {from:DateTime64(9)}, {to:DateTime64(9)}), 3))",
 	"last_third_start": "{to:DateTime64(9)} - toIntervalSecond(intDiv(dateDiff('second', {from:DateTime64(9)}, {to:DateTime64(9)}), 3))",
+	// Daily SQL's rows: [day_from, day_to), bound per range by the scorer.
+	"day_from":   "{day_from:DateTime64(9)}",
+	"day_to":     "{day_to:DateTime64(9)}",
+	"day_window": "timestamp >= {{day_from}} AND timestamp < {{day_to}}",
+	// Lookups of daily SQL (the trace's other spans, the judged call) reach
+	// the day before and after the day's rows: a run computes one day at a
+	// time, so this holds whichever part of the day it computes.
+	"lookup_from": "toStartOfDay({{day_from}}) - INTERVAL 1 DAY",
+	"lookup_to":   "toStartOfDay({{day_from}}) + INTERVAL 2 DAY",
+	// A query's daily facts; the scorer binds it per measure (facts.go).
+	"daily": "SELECT '' AS workload, toDate(0) AS day LIMIT 0",
 	// A span that is not the second report of a call (aitrace names the
 	// span it repeats). Measures on genai_spans use it through model_call.
 	"not_duplicate": "attributes['aiops.usage.duplicate_of'] = ''",

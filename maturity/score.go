@@ -60,6 +60,11 @@ type scoring struct {
 	uninstrumented []UninstrumentedSpend
 	// plain: the store refused scanSettings (a readonly user).
 	plain bool
+	// rollups: the store has the scoring rollups; facts: it has the day
+	// facts table and has not refused a write to it (facts.go).
+	rollups, facts bool
+	stamps         map[string]uint64
+	paramSeq       int
 }
 
 // Score runs every measure the rubrics need, in one scan per table plus one
@@ -130,6 +135,9 @@ func (s *scoring) bindParams() {
 		"slo_p95_ms":      {Name: "slo_p95_ms", Value: floatArray(p95)},
 		"slo_error_rate":  {Name: "slo_error_rate", Value: floatArray(errRate)},
 		"approved_models": chstore.ArrayParam("approved_models", nonNil(s.o.Registry.ApprovedModels)),
+		// Placeholders of daily SQL; each live range binds its own (facts.go).
+		"day_from": {Name: "day_from", Value: chTime(s.o.From)},
+		"day_to":   {Name: "day_to", Value: chTime(s.o.To)},
 	}
 }
 
@@ -189,12 +197,14 @@ func (s *scoring) needed() []*Measure {
 // model_call when no span of the window's days repeats another: reading
 // attributes is most of the cost of a scan of the spans.
 func (s *scoring) useRollups(ctx context.Context) error {
-	rows, err := s.store.Query(ctx, "SELECT count() FROM system.tables WHERE database = {db:String} AND name IN ({a:String}, {b:String})",
-		chstore.StringParam("db", s.o.Database), chstore.StringParam("a", chstore.ScoringDaily), chstore.StringParam("b", chstore.UsersDaily))
+	rows, err := s.store.Query(ctx, "SELECT countIf(name != {c:String}), countIf(name = {c:String}) FROM system.tables WHERE database = {db:String} AND name IN ({a:String}, {b:String}, {c:String})",
+		chstore.StringParam("db", s.o.Database), chstore.StringParam("a", chstore.ScoringDaily), chstore.StringParam("b", chstore.UsersDaily),
+		chstore.StringParam("c", chstore.FactsDaily))
 	if err != nil {
 		return fmt.Errorf("maturity: look for the rollups: %w", err)
 	}
 	rollups := len(rows.Data) == 1 && rows.Data[0][0] == uint64(2)
+	s.rollups, s.facts = rollups, len(rows.Data) == 1 && rows.Data[0][1] == uint64(1)
 	r := *s.r
 	r.Macros = make(map[string]string, len(s.r.Macros)+5)
 	for k, v := range s.r.Macros {
@@ -424,6 +434,13 @@ func (s *scoring) value(measure, workload string) *measureValue {
 }
 
 func (s *scoring) queryMeasure(ctx context.Context, m *Measure) error {
+	if m.Daily != "" {
+		src, err := s.dailySource(ctx, m)
+		if err != nil {
+			return fmt.Errorf("maturity: measure %s: %w", m.ID, err)
+		}
+		s.r.Macros["daily"] = src
+	}
 	text, ps, err := s.sql(m.Query)
 	if err != nil {
 		return fmt.Errorf("maturity: measure %s: %w", m.ID, err)

@@ -77,6 +77,8 @@ var Migrations = []Migration{
 	{Version: 12, Name: "genai_scoring_daily and genai_users_daily", DDL: scoringRollupsDDL},
 	// The dashboards' panels read it instead of the spans (panels.go).
 	{Version: 13, Name: "genai_calls_hourly", DDL: callsHourlyDDL},
+	// The scoring's per-day facts of the measures that read raw rows (facts.go).
+	{Version: 14, Name: "maturity_facts_daily", DDL: factsDailyDDL},
 }
 
 // alterSettingDDL changes one MergeTree setting of a table; on a cluster,
