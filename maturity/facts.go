@@ -18,7 +18,7 @@ import (
 // or whose data changed, and runs the daily query live only over the rest
 // of the window (the days the window cuts, today, and every day where the
 // store refuses writes). Every query covers one day, or part of one, and
-// its lookups reach the day either side ({{lookup_from}}, {{lookup_to}}),
+// its lookups past the day are relative to the day ({{lookup_from}} and the like),
 // so a day's facts are the same whether kept or computed live.
 
 const dayLayout = "2006-01-02"

@@ -70,8 +70,8 @@ type Measure struct {
 	// {{day_window}}; Query then reads them from {{daily}}. Whole past days'
 	// facts are computed once and kept (facts.go), so the raw rows are read
 	// only for days not seen before and the window's edges. Daily SQL must
-	// be day-local: it may look a day either side ({{lookup_from}},
-	// {{lookup_to}}: traces that cross midnight) but not use the window.
+	// be day-local: it may look past the day ({{lookup_from}}, {{lookup_to}},
+	// {{judged_from}}, {{judged_to}}) but not use the window.
 	Daily string   `yaml:"daily" json:"daily,omitempty"`
 	Facts []string `yaml:"facts" json:"facts,omitempty"`
 	// Advice says what to build when a signal on this measure is not met;
@@ -542,11 +542,14 @@ var builtinMacros = map[string]string{
 	"day_from":   "{day_from:DateTime64(9)}",
 	"day_to":     "{day_to:DateTime64(9)}",
 	"day_window": "timestamp >= {{day_from}} AND timestamp < {{day_to}}",
-	// Lookups of daily SQL (the trace's other spans, the judged call) reach
-	// the day before and after the day's rows: a run computes one day at a
-	// time, so this holds whichever part of the day it computes.
-	"lookup_from": "toStartOfDay({{day_from}}) - INTERVAL 1 DAY",
-	"lookup_to":   "toStartOfDay({{day_from}}) + INTERVAL 2 DAY",
+	// Lookups of daily SQL reach past the day's rows: the trace's other
+	// spans an hour either side (traces that cross midnight), the call an
+	// evaluation judged a day either side. They are relative to the day,
+	// not the range a run computes, so a day's facts do not depend on it.
+	"lookup_from": "toStartOfDay({{day_from}}) - INTERVAL 1 HOUR",
+	"lookup_to":   "toStartOfDay({{day_from}}) + INTERVAL 25 HOUR",
+	"judged_from": "toStartOfDay({{day_from}}) - INTERVAL 1 DAY",
+	"judged_to":   "toStartOfDay({{day_from}}) + INTERVAL 2 DAY",
 	// A query's daily facts; the scorer binds it per measure (facts.go).
 	"daily": "SELECT '' AS workload, toDate(0) AS day LIMIT 0",
 	// A span that is not the second report of a call (aitrace names the
