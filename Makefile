@@ -71,6 +71,8 @@ bench: build libchdb
 # A month of a busy fleet in the embedded store: insert latency, scoring and
 # every panel at 1M, 10M and 100M genai_spans rows (about 2 h and 30 GB of
 # free disk under $TMPDIR; AIOPS_SCALE_ROWS=10000000 stops at 10M).
+# AIOPS_SCALE_DIR=dir keeps the filled store and fills on from it in the
+# next run; AIOPS_SCALE_FILL_ONLY=1 fills without measuring.
 .PHONY: bench-scale
 bench-scale: libchdb
 	AIOPS_SCALE=1 $(GO) test -count=1 -timeout 0 -v -run '^TestScale$$' ./dashboards/

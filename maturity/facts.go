@@ -218,8 +218,8 @@ func (s *scoring) cachedDays(ctx context.Context, m *Measure, version string, da
 
 // fillDays computes the whole past days not cached, each by a query of its
 // own (all in one statement), and keeps them. A store that refuses writes
-// (a readonly reader) leaves them to the live branches, for this run and
-// the next measures.
+// (a readonly reader, a user without INSERT) leaves them to the live
+// branches, for this run and the next measures.
 func (s *scoring) fillDays(ctx context.Context, m *Measure, version, daily string, days []time.Time, stamps map[string]uint64, cached map[string]bool) error {
 	var todo []time.Time
 	for _, d := range days {
@@ -259,7 +259,8 @@ FROM (
 		s.o.Database, chstore.FactsDaily, strings.Join(facts, ", "), strings.Join(perDay, "\nUNION ALL\n"))
 	began := time.Now()
 	if err := s.store.Exec(ctx, q, dedupParams(ps)...); err != nil {
-		if chstore.ClassifyError(err).Reason == chstore.ReasonReadOnly {
+		// A reader may not write (readonly, or no INSERT grant on a server).
+		if r := chstore.ClassifyError(err).Reason; r == chstore.ReasonReadOnly || r == chstore.ReasonAccess {
 			s.facts = false
 			return nil
 		}
