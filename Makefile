@@ -61,11 +61,18 @@ fuzz:
 soak: libchdb build
 	AIOPS_SOAK=1 AIOPS_BIN=$(CURDIR)/bin/otelcol-aiops $(GO) test -count=1 -timeout 60m -v ./test/e2e/
 
-# Component benchmarks, then the end-to-end runs (full pipeline vs baseline).
+# Component benchmarks, then issue 19's four measures in one invocation:
+# the full pipeline, the pass-through baseline and the full pipelines of
+# BENCH_REF and BENCH_PREV (built by the harness from their own trees, run
+# with their own config) under the same load, interleaved, and the encoding
+# benchmark on one core; each measure beside its target and BENCH_PREV's.
+BENCH_DURATION ?= 60s
+BENCH_REF ?= 4be4038
+BENCH_PREV ?= HEAD~1
 bench: build libchdb
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./processor/... ./internal/pricing/ ./exporter/... ./extension/journalstorage/
 	$(GO) build -o bin/aiops-bench ./cmd/aiops-bench
-	./bin/aiops-bench -bin bin/otelcol-aiops -duration $${BENCH_DURATION:-60s}
+	./bin/aiops-bench -go '$(GO)' -bin bin/otelcol-aiops -duration $(BENCH_DURATION) -ref '$(BENCH_REF)' -prev '$(BENCH_PREV)'
 	AIOPS_MATURITY_BENCH=1 $(GO) test -count=1 -run TestScoringTenMillionSpans -v ./maturity/
 
 # A month of a busy fleet in the embedded store: insert latency, scoring and
