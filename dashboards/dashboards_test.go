@@ -166,6 +166,7 @@ type panel struct {
 	Title      string          `json:"title"`
 	Datasource *dsRef          `json:"datasource"`
 	GridPos    *gridPos        `json:"gridPos"`
+	Interval   string          `json:"interval"` // the min interval
 	Targets    []target        `json:"targets"`
 	Panels     json.RawMessage `json:"panels"` // rows must not nest panels here
 }
@@ -1083,7 +1084,8 @@ func TestRowPolicySQLParses(t *testing.T) {
 		}
 	}
 	policies := strings.Join(lines, "\n")
-	for _, table := range []string{"genai_spans", "genai_events", "genai_usage_hourly", "genai_coverage_daily", "maturity_scores", "spans"} {
+	for _, table := range []string{"genai_spans", "genai_events", "genai_usage_hourly", "genai_calls_hourly", "genai_latency_hourly", "genai_latency_tenant_hourly",
+		"genai_coverage_daily", "maturity_scores", "spans"} {
 		re := regexp.MustCompile(`(?s)CREATE ROW POLICY IF NOT EXISTS tenant_acme\w*\s+ON [^;]*\baiops\.` + table + `\b[^;]*USING [^;]*'acme'`)
 		if !re.MatchString(policies) {
 			t.Errorf("no tenant row policy on aiops.%s", table)

@@ -1,211 +1,200 @@
 package dashboards
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 )
 
-// Proposed queries for the panels that scan genai_spans or the per-user
-// genai_usage_hourly, on genai_calls_hourly (migration 13) instead. A panel
-// over a time range reads the rollup for the whole hours inside the range
-// and the spans for the parts of the edge hours the range cuts, so the
-// answer is the spans' own. Timeseries read the rollup only when the
-// interval is a whole number of hours (set the panel's min interval to 1h);
-// at finer intervals they read the spans as before.
+// Issue 20: the panels that count, sum or take quantiles of spans read
+// hourly rollups (internal/chstore/panels.go) instead of every span of
+// their range, so they stay fast as genai_spans grows.
 //
-// TestRollupPanelsMatchSpans runs each proposal and the panel's current
-// query over the reference workloads and wants the same rows.
-// AIOPS_PANEL_PROPOSALS=file writes them as Markdown for review.
-type panelProposal struct {
-	file, title, sql, why string
-	// approx: the panel estimates quantiles from samples; the proposal uses
-	// the same estimator over other groupings, so it is not bit-identical.
-	approx bool
-	// minInterval: the panel's min interval, in seconds, that lets a
-	// timeseries read the rollup.
-	minInterval int
+//   - Panels that read the spans before read genai_calls_hourly for the
+//     whole hours inside the range and genai_spans only for the parts of
+//     the two edge hours the range cuts: their answer is the spans' own,
+//     not rounded to hours. A timeseries reads the rollup only when the
+//     interval is a whole number of hours ($__interval_s % 3600 = 0), so
+//     its min interval is 1h; at a finer interval it would read the spans.
+//   - Panels that read genai_usage_hourly (whole hours, as before) read
+//     genai_calls_hourly, which holds the same sums without the split by
+//     user; only Top users still needs genai_usage_hourly.
+//   - The latency panels merge t-digests from genai_latency_tenant_hourly
+//     (all workloads together) when the workload variable is All, and from
+//     genai_latency_hourly (per workload) when workloads are picked.
+//
+// testdata/raw_panels.yaml holds each of these panels' queries from
+// before. TestRollupPanelsMatchSpans runs both on the reference workloads
+// and wants the same rows.
+
+// rawPanel is a panel's query from before it read the rollups.
+type rawPanel struct {
+	File  string `yaml:"file"`
+	Title string `yaml:"title"`
+	SQL   string `yaml:"sql"`
+	// Approx: the panel estimates quantiles (t-digests merged from the
+	// rollups; the reference samples), so its float cells are estimates.
+	// The rows and their other cells must match; each estimate must lie
+	// within its bounds.
+	Approx bool `yaml:"approx"`
+	// Bounds: for an approx panel, a row per row of the panel with the
+	// same cells but for the estimates, and in their place two cells
+	// each: the exact quantiles of the spans at the estimate's level
+	// minus and plus 0.05 (quantilesExactLow, quantilesExactHigh).
+	Bounds string `yaml:"bounds"`
 }
 
+const rawPanelsFile = "raw_panels.yaml"
+
+func rawPanels(t testing.TB) []rawPanel {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", rawPanelsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []rawPanel
+	if err := yaml.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s: %v", rawPanelsFile, err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no panels", rawPanelsFile)
+	}
+	return out
+}
+
+// The whole hours inside [from, to]; the spans outside them.
 const (
-	// The whole hours inside [from, to], and the spans outside them.
-	hoursFrom   = "toStartOfHour($__fromTime - INTERVAL 1 SECOND) + INTERVAL 1 HOUR"
-	hoursTo     = "toStartOfHour($__toTime)"
-	wholeHours  = "hour >= " + hoursFrom + " AND hour < " + hoursTo
-	edgeSpans   = "$__timeFilter(timestamp) AND (timestamp < " + hoursFrom + " OR timestamp >= " + hoursTo + ")"
-	hourly      = "$__interval_s % 3600 = 0"
-	tenantAll   = "$__conditionalAll(tenant_id IN (${tenant:singlequote}), $tenant)"
-	workloadAll = "$__conditionalAll(workload IN (${workload:singlequote}), $workload)"
-	modelAll    = "$__conditionalAll(request_model IN (${model:singlequote}), $model)"
-	notCalls    = "operation NOT IN ('execute_tool', 'invoke_agent', 'create_agent', 'invoke_workflow', 'retrieval')"
-	injection   = "arrayExists(f -> startsWith(f, 'injection.'), policy_flags)"
-	sensitive   = "arrayExists(f -> startsWith(f, 'pii.') OR startsWith(f, 'secret.'), policy_flags)"
-	ttftMs      = "multiIf(attributes['gen_ai.server.time_to_first_token'] != '', toFloat64OrNull(attributes['gen_ai.server.time_to_first_token']) * 1000, " +
-		"attributes['gen_ai.response.time_to_first_chunk'] != '', toFloat64OrNull(attributes['gen_ai.response.time_to_first_chunk']) * 1000, " +
-		"attributes['ai.response.msToFirstChunk'] != '', toFloat64OrNull(attributes['ai.response.msToFirstChunk']), toFloat64OrNull(attributes['ai.stream.msToFirstChunk']))"
+	hoursFrom = "toStartOfHour($__fromTime - INTERVAL 1 SECOND) + INTERVAL 1 HOUR"
+	hoursTo   = "toStartOfHour($__toTime)"
+	// Every read of genai_spans in a panel is the cut edge hours'.
+	edgeSpans = "FROM aiops.genai_spans WHERE $__timeFilter(timestamp) AND (timestamp < " + hoursFrom + " OR timestamp >= " + hoursTo
+	// A timeseries reads a rollup's whole hours only at whole-hour intervals.
+	hourlyOnly = "$__interval_s % 3600 = 0"
 )
 
-// union is a stat or table panel's rows: the rollup's whole hours, then
-// the cut hours' spans, each filtered by where; a branch adds its own
-// conditions (the rollup's first, then the spans').
-func union(rollupCols, spanCols, where string, own ...string) string {
-	r, sp := branchWhere(where, own)
-	return "SELECT " + rollupCols + " FROM aiops.genai_calls_hourly WHERE " + wholeHours + " AND " + r +
-		" UNION ALL SELECT " + spanCols + " FROM aiops.genai_spans WHERE " + edgeSpans + " AND " + sp
+var hourlyRollups = []string{"aiops.genai_calls_hourly", "aiops.genai_usage_hourly", "aiops." + chstore.LatencyHourly, "aiops." + chstore.LatencyTenantHourly}
+
+func readsHourlyRollup(sql string) bool {
+	for _, r := range hourlyRollups {
+		if strings.Contains(sql, r+" ") {
+			return true
+		}
+	}
+	return false
 }
 
-// series is union for a timeseries: the rollup only at whole-hour intervals.
-func series(rollupCols, spanCols, where string, own ...string) string {
-	r, sp := branchWhere(where, own)
-	return "SELECT $__timeInterval(hour) AS time, " + rollupCols + " FROM aiops.genai_calls_hourly WHERE " + wholeHours + " AND " + hourly + " AND " + r +
-		" UNION ALL SELECT $__timeInterval(timestamp) AS time, " + spanCols + " FROM aiops.genai_spans WHERE $__timeFilter(timestamp) AND (timestamp < " + hoursFrom +
-		" OR timestamp >= " + hoursTo + " OR NOT (" + hourly + ")) AND " + sp
-}
-
-func branchWhere(where string, own []string) (rollup, spans string) {
-	rollup, spans = where, where
-	if len(own) == 2 {
-		rollup, spans = where+" AND "+own[0], where+" AND "+own[1]
-	}
-	return rollup, spans
-}
-
-// swapped is the panel's query on genai_calls_hourly instead of
-// genai_usage_hourly: the same hours, filters and sums, without the split
-// by user.
-func swapped(file, title string) panelProposal {
-	return panelProposal{file: file, title: title, why: "genai_calls_hourly holds genai_usage_hourly's columns summed over users: the same hours, filters and sums."}
-}
-
-var rollupProposals = func() []panelProposal {
-	all3 := tenantAll + " AND " + workloadAll + " AND " + modelAll
-	all2 := tenantAll + " AND " + workloadAll
-	ps := []panelProposal{
-		{file: "cost.json", title: "Unpriced calls",
-			sql: "SELECT 100 * sum(u) / nullIf(sum(k), 0) AS unpriced_pct, sum(u) AS unpriced_calls FROM (" +
-				union("unpriced AS u, pricing_known AS k", "toUInt64(cost_source = 'unpriced') AS u, toUInt64(cost_source IN ('provider', 'computed', 'unpriced')) AS k", all3+" AND "+notCalls) + ")",
-			why: "unpriced and pricing_known count the same cost_source values per hour."},
-		{file: "cost.json", title: "Savings from caching",
-			sql: "SELECT workload, sum(t) AS cached_tokens, sum(c) AS cached_input_cost_usd, sum(v) AS savings_usd FROM (" +
-				union("workload, cache_read_tokens AS t, cost_cached_input_usd AS c, cache_savings_usd AS v",
-					"workload, cache_read_tokens AS t, toDecimal128(cost_cached_input_usd, 12) AS c, if(cache_read_tokens > 0 AND input_tokens > cache_read_tokens + cache_write_tokens, toFloat64(cost_input_usd) / (input_tokens - cache_read_tokens - cache_write_tokens) * cache_read_tokens - toFloat64(cost_cached_input_usd), 0) AS v",
-					all3) + ") GROUP BY workload ORDER BY savings_usd DESC",
-			why: "cache_savings_usd sums the panel's per-span expression per hour; tokens and cached cost are exact sums, savings equal up to floating-point rounding."},
-		{file: "governance.json", title: "Redaction coverage",
-			sql: "SELECT 100 * sum(r) / nullIf(sum(n), 0) AS redaction_pct, sum(n) AS calls_with_findings FROM (" +
-				union("sensitive_flagged_redacted AS r, sensitive_flagged AS n", "toUInt64(content_captured IN ('redacted', 'digest', 'none')) AS r, toUInt64(1) AS n", all3, "sensitive_flagged > 0", sensitive) + ")",
-			why: "sensitive_flagged counts the spans with a pii. or secret. flag, sensitive_flagged_redacted those of them stored redacted, digested or without content."},
-		{file: "governance.json", title: "Suspected injections",
-			sql: "SELECT sum(i) AS suspected_injections, 100 * suspected_injections / nullIf(sum(n), 0) AS injection_pct FROM (" +
-				union("injection_flagged AS i, requests AS n", "toUInt64("+injection+") AS i, toUInt64(1) AS n", all3) + ")",
-			why: "injection_flagged counts the spans with an injection. flag; requests counts every span."},
-		{file: "governance.json", title: "Unpinned model calls",
-			sql: "SELECT 100 * sum(u) / nullIf(sum(n), 0) AS unpinned_pct, sum(u) AS unpinned_calls FROM (" +
-				union("unpinned AS u, requests AS n", "toUInt64(NOT model_pinned) AS u, toUInt64(1) AS n", all3+" AND "+notCalls+" AND request_model != ''") + ")",
-			why: "unpinned counts the spans without model_pinned; operation and request_model are keys of the rollup."},
-		{file: "governance.json", title: "Suspected injections by workload", minInterval: 3600,
-			sql: "SELECT time, workload, sum(i) AS suspected_injections FROM (" +
-				series("workload, injection_flagged AS i", "workload, toUInt64("+injection+") AS i", all3) + ") GROUP BY time, workload ORDER BY time, workload",
-			why: "At whole-hour intervals an hour falls in one interval, so summing hours per interval counts the same spans."},
-		{file: "governance.json", title: "Unpinned models",
-			sql: "SELECT workload, request_model, sum(n) AS calls, sum(u) AS unpinned_calls, 100 * unpinned_calls / calls AS unpinned_pct FROM (" +
-				union("workload, request_model, requests AS n, unpinned AS u", "workload, request_model, toUInt64(1) AS n, toUInt64(NOT model_pinned) AS u", all3+" AND "+notCalls+" AND request_model != ''") +
-				") GROUP BY workload, request_model HAVING unpinned_calls > 0 ORDER BY unpinned_calls DESC",
-			why: "requests and unpinned per workload and model, as the panel counts them."},
-		{file: "quality.json", title: "Error types",
-			sql: "SELECT if(e = '', '(unclassified)', e) AS error_type, sum(n) AS errors, 100 * sum(n) / sum(sum(n)) OVER () AS share_pct FROM (" +
-				union("error_type AS e, errors AS n", "error_type AS e, toUInt64(1) AS n", all3, "errors > 0", "status_code = 'Error'") +
-				") GROUP BY error_type HAVING errors > 0 ORDER BY errors DESC",
-			why: "error_type is a key of the rollup and errors counts status Error; rows without errors are left out, as the panel never sees them."},
-		{file: "quality.json", title: "Rate limits", minInterval: 3600,
-			sql: "SELECT time, provider, sum(r) AS rate_limited FROM (" +
-				series("provider, rate_limited AS r", "provider, toUInt64(error_type IN ('rate_limit', 'rate_limit_exceeded', 'quota_exceeded', '429') OR attributes['aiops.error.category'] IN ('rate_limit', 'quota_exceeded')) AS r",
-					all3, "errors > 0", "status_code = 'Error'") + ") GROUP BY time, provider ORDER BY time, provider",
-			why: "rate_limited counts the failed spans the panel counts; an hour and provider has a row with errors > 0 exactly when a failed span makes the panel show it."},
-		{file: "quality.json", title: "Time to first token", minInterval: 3600, approx: true,
-			sql: "SELECT time, request_model, q[1] AS ttft_p50_ms, q[2] AS ttft_p95_ms FROM (SELECT time, request_model, quantilesMerge(0.5, 0.95)(s) AS q FROM (" +
-				series("request_model, ttft_quantiles AS s", "request_model, quantilesStateIf(0.5, 0.95)(assumeNotNull("+ttftMs+"), streaming AND "+ttftMs+" IS NOT NULL) AS s",
-					all3) + " GROUP BY time, request_model) GROUP BY time, request_model HAVING NOT isNaN(q[1])) ORDER BY time, request_model",
-			why: "The same sampled quantile estimator (exact while an interval holds fewer than 8192 streamed calls of a model) over hourly states."},
-		{file: "rag-agents.json", title: "Empty-retrieval rate", minInterval: 3600,
-			sql: "SELECT time, workload, 100 * sum(e) / sum(n) AS empty_retrieval_pct FROM (" +
-				series("workload, empty_retrievals AS e, requests AS n", "workload, toUInt64(retrieval_docs = 0) AS e, toUInt64(1) AS n", all2+" AND operation = 'retrieval'") +
-				") GROUP BY time, workload ORDER BY time, workload",
-			why: "empty_retrievals and requests of retrieval spans per hour."},
-		{file: "rag-agents.json", title: "Retrieval scores", minInterval: 3600,
-			sql: "SELECT time, data_source_id, sum(ts) / nullIf(sum(tn), 0) AS avg_top_score, sum(ms) / nullIf(sum(mn), 0) AS avg_min_score FROM (" +
-				series("data_source_id, top_score_sum AS ts, top_scores AS tn, min_score_sum AS ms, min_scores AS mn",
-					"data_source_id, toFloat64(ifNull(retrieval_top_score, 0)) AS ts, toUInt64(retrieval_top_score IS NOT NULL) AS tn, toFloat64(ifNull(retrieval_min_score, 0)) AS ms, toUInt64(retrieval_min_score IS NOT NULL) AS mn",
-					all2+" AND operation = 'retrieval'") + ") GROUP BY time, data_source_id ORDER BY time, data_source_id",
-			why: "avg is the sum of the scores that are set over their count; equal up to floating-point rounding."},
-		{file: "rag-agents.json", title: "Retrieval sources",
-			sql: "SELECT data_source_id, sum(n) AS retrievals, sum(d) / retrievals AS avg_docs, sum(ts) / nullIf(sum(tn), 0) AS avg_top_score, 100 * sum(e) / retrievals AS empty_pct FROM (" +
-				union("data_source_id, requests AS n, retrieval_docs AS d, top_score_sum AS ts, top_scores AS tn, empty_retrievals AS e",
-					"data_source_id, toUInt64(1) AS n, toUInt64(retrieval_docs) AS d, toFloat64(ifNull(retrieval_top_score, 0)) AS ts, toUInt64(retrieval_top_score IS NOT NULL) AS tn, toUInt64(retrieval_docs = 0) AS e",
-					all2+" AND operation = 'retrieval'") + ") GROUP BY data_source_id ORDER BY retrievals DESC",
-			why: "Counts and sums of retrieval spans per data source; avg is sum over count."},
-		{file: "rag-agents.json", title: "Tool error rates",
-			sql: "SELECT tool_name, sum(n) AS calls, sum(e) AS errors, 100 * errors / calls AS error_pct FROM (" +
-				union("tool_name, requests AS n, errors AS e", "tool_name, toUInt64(1) AS n, toUInt64(status_code = 'Error') AS e", all2+" AND operation = 'execute_tool'") +
-				") GROUP BY tool_name ORDER BY error_pct DESC, calls DESC",
-			why: "requests and errors of tool spans per tool."},
-		{file: "rag-agents.json", title: "Tool error rate over time", minInterval: 3600,
-			sql: "SELECT time, tool_name, 100 * sum(e) / sum(n) AS error_pct FROM (" +
-				series("tool_name, requests AS n, errors AS e", "tool_name, toUInt64(1) AS n, toUInt64(status_code = 'Error') AS e", all2+" AND operation = 'execute_tool'") +
-				") GROUP BY time, tool_name ORDER BY time, tool_name",
-			why: "requests and errors of tool spans per hour and tool."},
-		{file: "rag-agents.json", title: "Suspected loops",
-			sql: "SELECT agent_name, sum(n) AS runs, sum(l) AS suspected_loops, 100 * suspected_loops / runs AS loop_pct, max(m) AS max_repeated_tool_calls, sum(c) / runs AS avg_tool_calls FROM (" +
-				union("agent_name, requests AS n, loops_suspected AS l, max_repeated_tool_calls AS m, agent_tool_calls AS c",
-					"agent_name, toUInt64(1) AS n, toUInt64(attributes['aiops.agent.loop_suspected'] = 'true') AS l, toUInt32OrZero(attributes['aiops.agent.max_repeated_tool_calls']) AS m, toUInt64(toUInt32OrZero(attributes['aiops.agent.tool_calls'])) AS c",
-					all2+" AND operation = 'invoke_agent'") + ") GROUP BY agent_name ORDER BY suspected_loops DESC, runs DESC",
-			why: "Counts, the maximum and the sum of the agent attributes per agent; avg is sum over count."},
-	}
-	for _, title := range []string{"Total spend", "Requests", "Cost per request", "Spend by workload", "Spend by model", "Spend by provider",
-		"Cost per request by workload and model", "Top tenants", "Forecast to the end of the month"} {
-		ps = append(ps, swapped("cost.json", title))
-	}
-	ps = append(ps, swapped("quality.json", "Error rate by workload"))
-	for _, title := range []string{"Latency p50 / p95 / p99 by model", "Latency by model"} {
-		p := swapped("quality.json", title)
-		p.approx = true
-		p.why = "The same sampled quantile estimator (exact while a group holds fewer than 8192 calls) over states that are not split by user."
-		ps = append(ps, p)
-	}
-	return ps
-}()
-
-// proposalSQL is the proposal's query, or for a swapped panel the panel's
-// own on genai_calls_hourly.
-func proposalSQL(t *testing.T, ds []*dashboard, p panelProposal) (current, proposed string) {
-	t.Helper()
+// findPanel is the panel of file titled title.
+func findPanel(ds []*dashboard, file, title string) (panel, bool) {
 	for _, d := range ds {
-		if d.file != p.file {
+		if d.file != file {
 			continue
 		}
-		for _, pn := range d.Panels {
-			if pn.Title == p.title && len(pn.Targets) > 0 {
-				current = pn.Targets[0].RawSQL
+		for _, p := range d.Panels {
+			if p.Title == title && len(p.Targets) > 0 {
+				return p, true
 			}
 		}
 	}
-	if current == "" {
-		t.Fatalf("%s: no panel %q", p.file, p.title)
-	}
-	proposed = p.sql
-	if proposed == "" {
-		if !strings.Contains(current, "aiops.genai_usage_hourly") {
-			t.Fatalf("%s %q: does not read genai_usage_hourly", p.file, p.title)
-		}
-		proposed = strings.ReplaceAll(current, "aiops.genai_usage_hourly", "aiops.genai_calls_hourly")
-	}
-	return current, proposed
+	return panel{}, false
 }
 
+// minIntervalS is a panel's min interval in seconds (Grafana's "interval":
+// 30s, 5m, 1h, 1d...); 0 when unset.
+func minIntervalS(p panel) (int, error) {
+	if p.Interval == "" {
+		return 0, nil
+	}
+	s := p.Interval
+	mult := time.Duration(1)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		s, mult = n+"h", 24
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d%time.Second != 0 {
+		return 0, fmt.Errorf("panel %q: interval %q is not a whole number of seconds", p.Title, p.Interval)
+	}
+	return int((d * mult) / time.Second), nil
+}
+
+// TestPanelsReadRollups: what issue 20 asks of every panel's source, and
+// that every panel on the rollups has its reference query.
+func TestPanelsReadRollups(t *testing.T) {
+	ds := loadDashboards(t)
+	refs := map[[2]string]bool{}
+	for _, rp := range rawPanels(t) {
+		k := [2]string{rp.File, rp.Title}
+		if refs[k] {
+			t.Errorf("%s %q: twice in %s", rp.File, rp.Title, rawPanelsFile)
+		}
+		refs[k] = true
+		p, ok := findPanel(ds, rp.File, rp.Title)
+		switch {
+		case !ok:
+			t.Errorf("%s: %s %q names no panel", rawPanelsFile, rp.File, rp.Title)
+		case strings.TrimSpace(rp.SQL) == p.Targets[0].RawSQL:
+			t.Errorf("%s %q: the panel still runs its reference query", rp.File, rp.Title)
+		}
+	}
+	for _, d := range ds {
+		for _, p := range d.Panels {
+			if len(p.Targets) == 0 {
+				continue
+			}
+			sql, where := p.Targets[0].RawSQL, fmt.Sprintf("%s %q", d.file, p.Title)
+			if n, edges := strings.Count(sql, "aiops.genai_spans"), strings.Count(sql, edgeSpans); n != edges {
+				t.Errorf("%s: reads genai_spans %d times, %d of them for the cut edge hours only: read the rollups for whole hours", where, n, edges)
+			}
+			iv, err := minIntervalS(p)
+			if err != nil {
+				t.Error(err)
+			}
+			if p.Type == "timeseries" && readsHourlyRollup(sql) && iv%3600 != 0 {
+				t.Errorf("%s: a timeseries over hourly rollups wants a min interval of whole hours (\"interval\": \"1h\"), has %q", where, p.Interval)
+			}
+			if strings.Contains(sql, hourlyOnly) && (iv == 0 || iv%3600 != 0) {
+				t.Errorf("%s: reads the rollup only at whole-hour intervals; set its min interval to 1h, not %q", where, p.Interval)
+			}
+			if readsHourlyRollup(strings.ReplaceAll(sql, "aiops.genai_usage_hourly", "")) && !refs[[2]string{d.file, p.Title}] {
+				t.Errorf("%s: reads a panel rollup but has no reference query in %s", where, rawPanelsFile)
+			}
+		}
+	}
+}
+
+// rollupRanges are on and off hour boundaries, across days and within an
+// hour; rollupIntervals a minute, an hour and 6 hours (raised to the
+// panel's min interval, as Grafana does).
+var (
+	rollupCut    = 3*time.Hour + 17*time.Minute + 29*time.Second
+	rollupRanges = []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"whole hours", simStart, simEnd},
+		{"cut hours", simStart.Add(rollupCut), simEnd.Add(-rollupCut)},
+		{"a cut day", simEnd.Add(-30*time.Hour - rollupCut), simEnd.Add(-6*time.Hour - rollupCut)},
+		{"under an hour", simEnd.Add(-50*time.Hour + 7*time.Minute), simEnd.Add(-49*time.Hour - 3*time.Minute)},
+	}
+	rollupIntervals = []int{60, 3600, 21600}
+	rollupPicked    = map[string][]string{"tenant": {"acme"}, "workload": {"agent-platform"}}
+)
+
+// TestRollupPanelsMatchSpans runs every panel of testdata/raw_panels.yaml
+// and its reference query in each range, interval and selection (every
+// variable at All; one tenant and workload; for the latency panels also
+// one tenant at All workloads) and wants the same rows. The
+// time to first token panel runs on a copy of the workloads whose chat
+// calls stream (the reference apps do not).
 func TestRollupPanelsMatchSpans(t *testing.T) {
 	needStore(t)
 	ds := loadDashboards(t)
@@ -213,110 +202,246 @@ func TestRollupPanelsMatchSpans(t *testing.T) {
 	for _, d := range ds {
 		opts[d.file] = variableOptions(t, d)
 	}
-	odd := 3*time.Hour + 17*time.Minute + 29*time.Second
-	ranges := []struct {
-		name     string
-		from, to time.Time
-	}{
-		{"whole hours", simStart, simEnd},
-		{"cut hours", simStart.Add(odd), simEnd.Add(-odd)},
-		{"a cut day", simEnd.Add(-30*time.Hour - odd), simEnd.Add(-6*time.Hour - odd)},
-		{"under an hour", simEnd.Add(-50*time.Hour + 7*time.Minute), simEnd.Add(-49*time.Hour - 3*time.Minute)},
-	}
-	picked := map[string][]string{"tenant": {"acme"}, "workload": {"agent-platform"}}
-	var md strings.Builder
-	md.WriteString(`# Issue 20: panels proposed onto genai_calls_hourly
-
-genai_calls_hourly (migration 13, internal/chstore/panels.go) holds per hour, tenant, workload, provider, model, operation, error type, data source, tool and agent what these panels count and sum. Each proposal below is checked against the panel's current query on the reference workloads, for ranges on and off hour boundaries, intervals of 1 minute, 1 hour and 6 hours, all variables at All and one tenant and workload picked: ` + "`go test ./dashboards -run TestRollupPanelsMatchSpans`" + ` (the proposals live in dashboards/rollup_panels_test.go; that test also wrote this file).
-
-How: a panel reads the rollup for the whole hours inside its range and genai_spans for the parts of the two edge hours the range cuts, so its answer is the spans' own, not the hour-rounded one. Timeseries read the rollup only when ` + "`$__interval_s`" + ` is a whole number of hours; set their min interval to 1h (` + "`\"interval\": \"1h\"`" + `), as the genai_usage_hourly timeseries already behave, or they read the spans as before.
-
-Also:
-- The ` + "`model`" + ` variable of every dashboard: ` + "`SELECT DISTINCT request_model FROM aiops.genai_calls_hourly WHERE request_model != '' ORDER BY request_model`" + ` (the same models; genai_usage_hourly is as large as the spans in a fleet with thousands of users).
-- "Top users" stays on genai_usage_hourly: it needs user_id.
-- Not proposed: the maturity dashboard (maturity_scores and genai_coverage_daily are small), the reconciliation panels (genai_reconciliation_daily reads genai_spend_daily), and the genai_events panels (budgets, policy events, evaluations, feedback: a few events per hundred spans).
-- Latency and time-to-first-token panels keep their sampled quantile estimator (quantiles/quantile keep at most 8192 samples): the proposal merges hourly states, so it equals the spans' answer while a group holds fewer than 8192 calls and is an estimate of the same quantile beyond.
-`)
-	for _, p := range rollupProposals {
-		current, proposed := proposalSQL(t, ds, p)
-		for _, rg := range ranges {
-			for _, iv := range []int{60, 3600, 21600} {
-				for _, sel := range []map[string][]string{nil, picked} {
-					sc := scope{from: rg.from, to: rg.to, intervalS: max(iv, p.minInterval), sel: sel, options: opts[p.file]}
-					name := fmt.Sprintf("%s/%s/%s/%ds/picked=%v", p.file, p.title, rg.name, sc.intervalS, sel != nil)
-					t.Run(name, func(t *testing.T) {
-						a, err := expand(current, sc)
-						if err != nil {
-							t.Fatal(err)
-						}
-						b, err := expand(proposed, sc)
-						if err != nil {
-							t.Fatal(err)
-						}
-						want, got := query(t, a), query(t, b)
-						if strings.Join(want.Columns, ",") != strings.Join(got.Columns, ",") {
-							t.Fatalf("columns %v, want %v", got.Columns, want.Columns)
-						}
-						w, g := rowKeys(want.Data, p.approx), rowKeys(got.Data, p.approx)
-						if strings.Join(w, "\n") != strings.Join(g, "\n") {
-							t.Errorf("rows differ\n got %.800s\nwant %.800s", strings.Join(g, " | "), strings.Join(w, " | "))
-						}
-					})
+	for _, rp := range rawPanels(t) {
+		p, ok := findPanel(ds, rp.File, rp.Title)
+		if !ok {
+			t.Errorf("%s %q: no such panel", rp.File, rp.Title)
+			continue
+		}
+		minIv, err := minIntervalS(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sels := []map[string][]string{nil, rollupPicked}
+		if strings.Contains(p.Targets[0].RawSQL, chstore.LatencyTenantHourly) {
+			// The all-workloads rollup for one tenant.
+			sels = append(sels, map[string][]string{"tenant": {"acme"}})
+		}
+		dbs := []string{database}
+		if strings.Contains(rp.SQL, "streaming") {
+			streamingCopy(t)
+			dbs = append(dbs, streamingDB)
+		}
+		for _, db := range dbs {
+			for _, rg := range rollupRanges {
+				seen := map[int]bool{}
+				for _, iv := range rollupIntervals {
+					if iv = max(iv, minIv); seen[iv] {
+						continue
+					}
+					seen[iv] = true
+					for _, sel := range sels {
+						sc := scope{from: rg.from, to: rg.to, intervalS: iv, sel: sel, options: opts[rp.File]}
+						name := fmt.Sprintf("%s/%s/%s/%s/%ds/picked=%v", db, rp.File, rp.Title, rg.name, iv, pickedNames(sel))
+						t.Run(name, func(t *testing.T) {
+							if diff := compareQueries(t, rp.onDB(db), onDB(p.Targets[0].RawSQL, db), sc); diff != "" {
+								t.Error(diff)
+							}
+						})
+					}
 				}
 			}
-		}
-		fmt.Fprintf(&md, "\n## %s: %s\n\nWhy the answer is the same: %s\n", p.file, p.title, p.why)
-		if p.minInterval > 0 {
-			fmt.Fprintf(&md, "\nSet the panel's min interval (`\"interval\": \"1h\"`): at finer intervals it reads the spans as before.\n")
-		}
-		fmt.Fprintf(&md, "\nOld:\n\n```sql\n%s\n```\n\nNew:\n\n```sql\n%s\n```\n", current, proposed)
-	}
-	if out := os.Getenv("AIOPS_PANEL_PROPOSALS"); out != "" {
-		if err := os.WriteFile(out, []byte(md.String()), 0o644); err != nil {
-			t.Fatal(err)
 		}
 	}
 }
 
-// rowKeys renders rows for comparison, sorted (ties in ORDER BY may come
-// in either order); floats to 9 significant digits, as sums over hours
-// add in another order than sums over spans. Approximate panels keep only
-// their non-float cells.
-func rowKeys(rows [][]any, approx bool) []string {
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		cells := make([]string, len(r))
-		for i, v := range r {
-			switch x := v.(type) {
-			case float64:
-				if approx {
-					cells[i] = "~"
-				} else {
-					cells[i] = roundSig(x)
-				}
-			case *float64:
-				switch {
-				case x == nil:
-					cells[i] = "NULL"
-				case approx:
-					cells[i] = "~"
-				default:
-					cells[i] = roundSig(*x)
-				}
-			case []float64:
-				cells[i] = "~"
-			case string:
-				cells[i] = x
-			case time.Time:
-				cells[i] = x.UTC().String()
-			default:
-				cells[i] = fmt.Sprint(num(v)) // integers and decimals: exact sums
+func pickedNames(sel map[string][]string) string {
+	if sel == nil {
+		return "none"
+	}
+	var ks []string
+	for k := range sel {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, "+")
+}
+
+// TestRollupComparisonFails: the comparison catches a panel that drops
+// the edge hours' spans, counts them twice, reads the wrong quantile or
+// loses the streamed calls' edges.
+func TestRollupComparisonFails(t *testing.T) {
+	needStore(t)
+	ds := loadDashboards(t)
+	refs := map[[2]string]rawPanel{}
+	for _, rp := range rawPanels(t) {
+		refs[[2]string{rp.File, rp.Title}] = rp
+	}
+	cut := rollupRanges[1]
+	for _, c := range []struct {
+		file, title, old, new string
+		db                    string
+		sel                   map[string][]string
+	}{
+		// The edge hours' spans left out, or read twice.
+		{"governance.json", "Suspected injections", edgeSpans, "FROM aiops.genai_spans WHERE 0 AND (1", database, nil},
+		{"rag-agents.json", "Tool error rates", "OR timestamp >= " + hoursTo + ")", "OR 1)", database, nil},
+		// The rollup's first hour is also an edge hour.
+		{"governance.json", "Suspected injections by workload", "hour >= " + hoursFrom, "hour >= " + hoursFrom + " - INTERVAL 1 HOUR", database, nil},
+		// A filter lost on the rollup.
+		{"cost.json", "Spend by model", " AND $__conditionalAll(request_model IN (${model:singlequote}), $model)", "", database, map[string][]string{"model": {"gpt-4o-2024-08-06"}}},
+		// The median for the 95th percentile, and the 99th in seconds.
+		{"quality.json", "Latency by model", "q[3] / 1e6 AS p95_ms", "q[1] / 1e6 AS p95_ms", database, nil},
+		{"quality.json", "Latency p50 / p95 / p99 by model", "q[4] / 1e6 AS p99_ms", "q[4] / 1e9 AS p99_ms", database, rollupPicked},
+		// The all-workloads rollup with a workload picked.
+		{"quality.json", "Latency by model", "$__conditionalAll(false, $workload)", "true", database, rollupPicked},
+		// The streamed calls of the edge hours left out.
+		{"quality.json", "Time to first token", edgeSpans, "FROM aiops.genai_spans WHERE 0 AND (1", streamingDB, nil},
+	} {
+		t.Run(c.file+"/"+c.title, func(t *testing.T) {
+			rp := refs[[2]string{c.file, c.title}]
+			p, ok := findPanel(ds, c.file, c.title)
+			if !ok || rp.SQL == "" {
+				t.Fatalf("no panel or reference")
+			}
+			broken := strings.Replace(p.Targets[0].RawSQL, c.old, c.new, 1)
+			if broken == p.Targets[0].RawSQL {
+				t.Fatalf("%q not in the panel's query", c.old)
+			}
+			if c.db == streamingDB {
+				streamingCopy(t)
+			}
+			sc := scope{from: cut.from, to: cut.to, intervalS: 3600, sel: c.sel, options: variableOptions(t, dashboardOf(t, ds, c.file))}
+			if diff := compareQueries(t, rp.onDB(c.db), onDB(p.Targets[0].RawSQL, c.db), sc); diff != "" {
+				t.Fatalf("the panel itself does not match: %s", diff)
+			}
+			if diff := compareQueries(t, rp.onDB(c.db), onDB(broken, c.db), sc); diff == "" {
+				t.Errorf("a broken panel matches its reference:\n%s", broken)
+			} else {
+				t.Logf("caught: %.300s", diff)
+			}
+		})
+	}
+}
+
+func dashboardOf(t *testing.T, ds []*dashboard, file string) *dashboard {
+	t.Helper()
+	for _, d := range ds {
+		if d.file == file {
+			return d
+		}
+	}
+	t.Fatalf("no dashboard %s", file)
+	return nil
+}
+
+// compareQueries expands and runs both queries; "" when they return the
+// same columns and rows, else what differs. For an approx panel each
+// estimate must also lie within the bounds query's bounds.
+func compareQueries(t *testing.T, rp rawPanel, panelSQL string, sc scope) string {
+	t.Helper()
+	run := func(sql string) *chstore.Rows {
+		t.Helper()
+		x, err := expand(sql, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return query(t, x)
+	}
+	want, got := run(rp.SQL), run(panelSQL)
+	if strings.Join(want.Columns, ",") != strings.Join(got.Columns, ",") {
+		return fmt.Sprintf("columns %v, want %v", got.Columns, want.Columns)
+	}
+	w, g := rowKeys(want.Data, rp.Approx), rowKeys(got.Data, rp.Approx)
+	if len(w) != len(g) {
+		return fmt.Sprintf("%d rows, want %d\n got %.800s\nwant %.800s", len(g), len(w), keysOf(g), keysOf(w))
+	}
+	for i := range w {
+		if w[i].key != g[i].key {
+			return fmt.Sprintf("row %d differs\n got %s\nwant %s\n(all: got %.600s\nwant %.600s)", i, g[i].key, w[i].key, keysOf(g), keysOf(w))
+		}
+	}
+	if !rp.Approx {
+		return ""
+	}
+	if rp.Bounds == "" {
+		t.Fatalf("%s %q: approx without bounds", rp.File, rp.Title)
+	}
+	bounds := map[string][]float64{}
+	for _, b := range rowKeys(run(rp.Bounds).Data, true) {
+		bounds[b.key] = b.floats
+	}
+	for _, r := range g {
+		b, ok := bounds[r.key]
+		if !ok || len(b) != 2*len(r.floats) {
+			return fmt.Sprintf("row %s: bounds %v for %d estimates", r.key, b, len(r.floats))
+		}
+		for j, x := range r.floats {
+			// t-digests keep Float32 means.
+			if lo, hi := b[2*j], b[2*j+1]; !(x >= lo-1e-6*math.Abs(lo) && x <= hi+1e-6*math.Abs(hi)) {
+				return fmt.Sprintf("row %s: estimate %d is %v, outside the exact quantiles [%v, %v] at its level ± 0.05", r.key, j, x, lo, hi)
 			}
 		}
-		out = append(out, strings.Join(cells, ","))
 	}
-	sort.Strings(out)
+	return ""
+}
+
+type rowKey struct {
+	key    string
+	floats []float64 // an approx row's estimates
+}
+
+func keysOf(rs []rowKey) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = r.key
+	}
+	return strings.Join(s, " | ")
+}
+
+// rowKeys renders rows for comparison, sorted (ties in ORDER BY may come
+// in either order); floats to 9 significant digits, as sums over hours
+// add in another order than sums over spans. An approx row's key leaves
+// its floats out, which it keeps apart.
+func rowKeys(rows [][]any, approx bool) []rowKey {
+	out := make([]rowKey, 0, len(rows))
+	for _, r := range rows {
+		var k rowKey
+		var cells []string
+		for _, v := range r {
+			f, isFloat := floatCell(v)
+			switch x := v.(type) {
+			case string:
+				cells = append(cells, x)
+			case time.Time:
+				cells = append(cells, x.UTC().String())
+			default:
+				switch {
+				case isFloat && approx:
+					k.floats = append(k.floats, f)
+				case isFloat:
+					cells = append(cells, roundSig(f))
+				default:
+					cells = append(cells, fmt.Sprint(num(v))) // integers and decimals: exact sums
+				}
+			}
+		}
+		k.key = strings.Join(cells, ",")
+		out = append(out, k)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].key < out[j].key })
 	return out
+}
+
+// floatCell reads a Float32 or Float64 cell, NULL as NaN.
+func floatCell(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case *float64:
+		if x == nil {
+			return math.NaN(), true
+		}
+		return *x, true
+	case *float32:
+		if x == nil {
+			return math.NaN(), true
+		}
+		return float64(*x), true
+	}
+	return 0, false
 }
 
 func roundSig(x float64) string {
@@ -324,4 +449,60 @@ func roundSig(x float64) string {
 		return fmt.Sprint(x)
 	}
 	return fmt.Sprintf("%.9g", x)
+}
+
+// streamingDB is a copy of the reference workloads whose model calls
+// stream and report a time to first token, under each of the keys the
+// panel reads (and some under none). It has the whole schema, so its
+// rollups are filled by the same views as aiops's.
+const streamingDB = "aiops_streaming"
+
+var streamingReady bool
+
+func streamingCopy(t *testing.T) {
+	t.Helper()
+	if streamingReady {
+		return
+	}
+	ctx := context.Background()
+	if err := store.Exec(ctx, "DROP DATABASE IF EXISTS "+streamingDB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chstore.Migrate(ctx, store, chstore.SchemaOptions{Database: streamingDB}, "dashboards test"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		streamingReady = false
+		store.Exec(ctx, "DROP DATABASE IF EXISTS "+streamingDB)
+	})
+	// TTFT: a fifth of the call's duration, in seconds or milliseconds.
+	err := store.Exec(ctx, `INSERT INTO `+streamingDB+`.genai_spans
+SELECT * REPLACE (operation IN ('chat', 'text_completion', 'generate_content') AS streaming,
+  mapUpdate(attributes, CAST(multiIf(
+    cityHash64(span_id) % 4 = 0, map('gen_ai.server.time_to_first_token', toString(duration_ns / 5e9)),
+    cityHash64(span_id) % 4 = 1, map('gen_ai.response.time_to_first_chunk', toString(duration_ns / 5e9)),
+    cityHash64(span_id) % 4 = 2, map('ai.response.msToFirstChunk', toString(duration_ns / 5e6)),
+    map('aiops.no_ttft', '1')) AS Map(LowCardinality(String), String))) AS attributes)
+FROM `+database+`.genai_spans`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := query(t, "SELECT countIf(streaming), sum(ttft_calls) FROM (SELECT streaming, 0 AS ttft_calls FROM "+streamingDB+".genai_spans UNION ALL SELECT false, ttft_calls FROM "+streamingDB+"."+chstore.LatencyHourly+")")
+	if num(n.Data[0][0]) == 0 || num(n.Data[0][1]) == 0 {
+		t.Fatalf("no streamed calls in the copy: %v", n.Data)
+	}
+	streamingReady = true
+}
+
+func (rp rawPanel) onDB(db string) rawPanel {
+	rp.SQL, rp.Bounds = onDB(rp.SQL, db), onDB(rp.Bounds, db)
+	return rp
+}
+
+// onDB points a query's tables at db.
+func onDB(sql, db string) string {
+	if db == database {
+		return sql
+	}
+	return strings.ReplaceAll(sql, database+".", db+".")
 }

@@ -14,7 +14,8 @@
 -- ------------------------------------------------------------ full access
 CREATE ROLE IF NOT EXISTS aiops_all_rows;
 CREATE ROW POLICY IF NOT EXISTS aiops_all_rows
-    ON aiops.genai_spans, aiops.genai_events, aiops.spans, aiops.genai_usage_hourly, aiops.genai_coverage_daily, aiops.maturity_scores
+    ON aiops.genai_spans, aiops.genai_events, aiops.spans, aiops.genai_usage_hourly, aiops.genai_calls_hourly,
+       aiops.genai_latency_hourly, aiops.genai_latency_tenant_hourly, aiops.genai_coverage_daily, aiops.maturity_scores
     FOR SELECT USING 1 TO aiops_all_rows, otel;
 -- otel is the collector's user (CLICKHOUSE_USERNAME): replace it with yours.
 -- Naming it here also works for users defined in users.xml, which cannot be
@@ -26,12 +27,16 @@ CREATE ROLE IF NOT EXISTS aiops_tenant_acme;
 GRANT SELECT ON aiops.genai_spans TO aiops_tenant_acme;
 GRANT SELECT ON aiops.genai_events TO aiops_tenant_acme;
 GRANT SELECT ON aiops.genai_usage_hourly TO aiops_tenant_acme;
+GRANT SELECT ON aiops.genai_calls_hourly TO aiops_tenant_acme;
+GRANT SELECT ON aiops.genai_latency_hourly TO aiops_tenant_acme;
+GRANT SELECT ON aiops.genai_latency_tenant_hourly TO aiops_tenant_acme;
 GRANT SELECT ON aiops.genai_coverage_daily TO aiops_tenant_acme;
 GRANT SELECT ON aiops.maturity_scores TO aiops_tenant_acme;
 GRANT SELECT ON aiops.spans TO aiops_tenant_acme;
 
 CREATE ROW POLICY IF NOT EXISTS tenant_acme
-    ON aiops.genai_spans, aiops.genai_events, aiops.genai_usage_hourly, aiops.genai_coverage_daily
+    ON aiops.genai_spans, aiops.genai_events, aiops.genai_usage_hourly, aiops.genai_calls_hourly,
+       aiops.genai_latency_hourly, aiops.genai_latency_tenant_hourly, aiops.genai_coverage_daily
     FOR SELECT USING tenant_id = 'acme' TO aiops_tenant_acme;
 -- No tenant_id: the workloads that served the tenant (the subquery itself is
 -- filtered by the genai_coverage_daily policy above).

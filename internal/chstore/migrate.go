@@ -79,6 +79,9 @@ var Migrations = []Migration{
 	{Version: 13, Name: "genai_calls_hourly", DDL: callsHourlyDDL},
 	// The scoring's per-day facts of the measures that read raw rows (facts.go).
 	{Version: 14, Name: "maturity_facts_daily", DDL: factsDailyDDL},
+	// The latency panels read these instead of genai_calls_hourly's
+	// sampled quantile states (panels.go).
+	{Version: 15, Name: "genai_latency_hourly and genai_latency_tenant_hourly", DDL: latencyHourlyDDL},
 }
 
 // alterSettingDDL changes one MergeTree setting of a table; on a cluster,

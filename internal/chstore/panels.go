@@ -76,3 +76,68 @@ func callsHourlyDDL(o SchemaOptions) []string {
 	out = append(out, "INSERT INTO "+o.Database+"."+CallsHourly+"\n"+rollupSelect(callsHourlyColumns, o.Database+".genai_spans"))
 	return append(out, viewDDL(o, CallsHourly+"_mv", CallsHourly, "genai_spans", rollupSelect(callsHourlyColumns, "%s")))
 }
+
+// The latency panels' rollups (migration 15). genai_calls_hourly's
+// duration_quantiles and ttft_quantiles are sampled (quantiles keeps up to
+// 8192 values) and split by nine keys, so a row holds a handful of calls
+// and its state all of their values: a month's merge reads every span's
+// duration again (0.8 s at 10M spans, about ten times that at 100M).
+// These keep t-digest states (at most a few hundred centroids whatever
+// the calls) over fewer keys: genai_latency_hourly per hour, tenant,
+// workload and model for panels with workloads picked, and
+// genai_latency_tenant_hourly per hour, tenant and model, all workloads
+// together, for the panels at All workloads. ttft_calls counts the
+// streamed calls with a time to first token, so panels skip the rows
+// without one instead of merging their empty states.
+const (
+	LatencyHourly       = "genai_latency_hourly"
+	LatencyTenantHourly = "genai_latency_tenant_hourly"
+)
+
+func latencyColumns(keys ...rollupColumn) []rollupColumn {
+	return append(append([]rollupColumn{{name: "hour", typ: "DateTime", expr: "toStartOfHour(s.timestamp)"}}, keys...),
+		rollupColumn{name: "requests", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "count()"},
+		rollupColumn{name: "duration_quantiles", typ: "AggregateFunction(quantilesTDigest(0.5, 0.9, 0.95, 0.99), UInt64)",
+			agg: "quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(s.duration_ns)"},
+		rollupColumn{name: "ttft_calls", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(s.streaming AND " + ttftMs + " IS NOT NULL)"},
+		rollupColumn{name: "ttft_quantiles", typ: "AggregateFunction(quantilesTDigest(0.5, 0.95), Float64)",
+			agg: "quantilesTDigestStateIf(0.5, 0.95)(assumeNotNull(" + ttftMs + "), s.streaming AND " + ttftMs + " IS NOT NULL)"},
+	)
+}
+
+var (
+	latencyTenant   = rollupColumn{name: "tenant_id", typ: "LowCardinality(String)", expr: "s.tenant_id"}
+	latencyWorkload = rollupColumn{name: "workload", typ: "LowCardinality(String)", expr: "s.workload"}
+	latencyModel    = rollupColumn{name: "request_model", typ: "LowCardinality(String)", expr: "s.request_model"}
+
+	latencyHourlyColumns       = latencyColumns(latencyTenant, latencyWorkload, latencyModel)
+	latencyTenantHourlyColumns = latencyColumns(latencyTenant, latencyModel)
+
+	latencyHourlyTable = func() Table {
+		t := rollupTable(LatencyHourly, latencyHourlyColumns)
+		t.OrderBy = "(tenant_id, workload, hour, request_model)"
+		t.PartitionBy, t.TTLOn, t.ShardBy = "toYYYYMM(hour)", "hour", "cityHash64(tenant_id, workload)"
+		return t
+	}()
+	latencyTenantHourlyTable = func() Table {
+		t := rollupTable(LatencyTenantHourly, latencyTenantHourlyColumns)
+		t.OrderBy = "(tenant_id, hour, request_model)"
+		t.PartitionBy, t.TTLOn, t.ShardBy = "toYYYYMM(hour)", "hour", "cityHash64(tenant_id)"
+		return t
+	}()
+)
+
+// latencyHourlyDDL adds both, fills them from the spans already stored,
+// then adds their views.
+func latencyHourlyDDL(o SchemaOptions) []string {
+	var out []string
+	for _, r := range []struct {
+		t    Table
+		cols []rollupColumn
+	}{{latencyHourlyTable, latencyHourlyColumns}, {latencyTenantHourlyTable, latencyTenantHourlyColumns}} {
+		out = append(out, tableDDL(o, r.t)...)
+		out = append(out, "INSERT INTO "+o.Database+"."+r.t.Name+"\n"+rollupSelect(r.cols, o.Database+".genai_spans"))
+		out = append(out, viewDDL(o, r.t.Name+"_mv", r.t.Name, "genai_spans", rollupSelect(r.cols, "%s")))
+	}
+	return out
+}
