@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/collector/component"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chdb"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/memlimit"
 )
 
 func run(params otelcol.CollectorSettings) error {
@@ -26,12 +29,30 @@ func run(params otelcol.CollectorSettings) error {
 }
 
 func rootCommand(params otelcol.CollectorSettings) *cobra.Command {
+	memStatus := withMemoryLimit(&params)
 	cmd := otelcol.NewCommand(params)
 	cmd.SetVersionTemplate(versionText(params.BuildInfo))
 	cmd.AddCommand(migrateCommand(params.BuildInfo), queryCommand(), scoreCommand(), reconcileCommand(), pricingCommand())
-	replaceValidate(cmd, params)
+	replaceValidate(cmd, params, memStatus)
 	fixConfigFlagUsage(cmd)
 	return cmd
+}
+
+// withMemoryLimit adds the converter that gives the Go runtime the
+// memory_limiter's soft limit when GOMEMLIMIT is unset (internal/memlimit).
+// A converter sees the configuration as the collector does, every --config
+// merged, and runs again on each reload. The returned function tells what
+// the last resolution decided, for validate.
+func withMemoryLimit(params *otelcol.CollectorSettings) func() string {
+	var last atomic.Pointer[memlimit.Converter]
+	rs := &params.ConfigProviderSettings.ResolverSettings
+	rs.ConverterFactories = append(slices.Clip(rs.ConverterFactories), memlimit.NewFactory(func(c *memlimit.Converter) { last.Store(c) }))
+	return func() string {
+		if c := last.Load(); c != nil {
+			return c.Status()
+		}
+		return ""
+	}
 }
 
 // versionText names our version, the collector core it is built on, and the

@@ -15,10 +15,11 @@ import (
 )
 
 // replaceValidate swaps the core's validate, silent on success, for one that
-// says "config OK" and lists the pipelines it found. The pipelines come from
-// a converter, which sees the config as the collector does: every --config
+// says "config OK" and lists the pipelines it found, then the Go memory limit
+// the collector would run with (memStatus). The pipelines come from a
+// converter, which sees the config as the collector does: every --config
 // merged, --set applied, variables expanded. Only this command carries it.
-func replaceValidate(root *cobra.Command, params otelcol.CollectorSettings) {
+func replaceValidate(root *cobra.Command, params otelcol.CollectorSettings, memStatus func() string) {
 	rec := &pipelineRecorder{}
 	set := params
 	rs := &set.ConfigProviderSettings.ResolverSettings
@@ -44,6 +45,9 @@ func replaceValidate(root *cobra.Command, params otelcol.CollectorSettings) {
 			return err
 		}
 		rec.print(cmd.OutOrStdout())
+		if s := memStatus(); s != "" {
+			fmt.Fprintln(cmd.OutOrStdout(), s)
+		}
 		return nil
 	}
 	validate.Parent().RemoveCommand(validate)

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chdb"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 )
 
@@ -72,6 +73,20 @@ type EmbeddedConfig struct {
 	Path string `mapstructure:"path"`
 	// Library is libchdb.so; empty searches $AIOPS_LIBCHDB and the user cache.
 	Library string `mapstructure:"library"`
+	// MemoryLimitMiB bounds the engine's own memory, which memory_limiter
+	// and the Go heap limit do not see: max_server_memory_usage, with its
+	// caches and merges bounded in proportion (see README, "Memory"). 0,
+	// the default, keeps ClickHouse's defaults: a limit of 90% of the
+	// machine's memory. The shipped config/embedded.yaml sets 256.
+	MemoryLimitMiB uint32 `mapstructure:"memory_limit_mib"`
+}
+
+// engineMemory is the bounds the embedded engine starts with.
+func (c EmbeddedConfig) engineMemory() chdb.Memory {
+	if c.MemoryLimitMiB == 0 {
+		return chdb.Memory{}
+	}
+	return chdb.MemoryFor(uint64(c.MemoryLimitMiB) << 20)
 }
 
 func (c *Config) schemaOptions() chstore.SchemaOptions {
@@ -124,6 +139,10 @@ func (c *Config) Validate() error {
 	default:
 		if err := checkWritableDir(c.Embedded.Path); err != nil {
 			errs = append(errs, fmt.Errorf("embedded.path: %w", err))
+		}
+		if m := c.Embedded.MemoryLimitMiB; m != 0 && uint64(m)<<20 < chdb.MinMemoryLimit {
+			errs = append(errs, fmt.Errorf("embedded.memory_limit_mib: %d is below %d, too little for an insert and a merge; raise it, or set 0 for ClickHouse's default (90%% of the machine's memory)",
+				m, chdb.MinMemoryLimit>>20))
 		}
 	}
 	if c.Cluster != "" {

@@ -55,6 +55,25 @@ func TestConfigDefaultsAndFull(t *testing.T) {
 	}
 }
 
+func TestEngineMemoryConfig(t *testing.T) {
+	for name, want := range map[string]uint64{"": 0, "engine_memory": 1 << 30, "engine_unbounded": 0} {
+		cfg, err := loadConfig(t, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := cfg.Embedded.engineMemory()
+		if m.Limit != want {
+			t.Errorf("%q: engine limit %d, want %d", name, m.Limit, want)
+		}
+		if want == 0 && len(m.Settings()) != 0 {
+			t.Errorf("memory_limit_mib: 0 must leave the engine's defaults, got %v", m.Settings())
+		}
+		if want != 0 && (m.Merges != want/2 || m.MarkCache != want/16) {
+			t.Errorf("%q: merges and caches not in proportion: %+v", name, m)
+		}
+	}
+}
+
 func TestServerConfig(t *testing.T) {
 	cfg, err := loadConfig(t, "server")
 	if err != nil {
@@ -76,16 +95,17 @@ func TestServerConfig(t *testing.T) {
 
 func TestConfigErrorsNameTheField(t *testing.T) {
 	for name, want := range map[string]string{
-		"bad_database":          "database: ",
-		"no_path":               "embedded.path: a data directory is required",
-		"unwritable":            "embedded.path: ",
-		"content_outlives_rows": "content_ttl_days: 30 exceeds ttl_days 7",
-		"both":                  "endpoint and embedded.path are both set",
-		"bad_compression":       `compression: "brotli"`,
-		"no_dead_letter":        "dead_letter_dir: required with endpoint",
-		"cluster_embedded":      "cluster: only applies to a ClickHouse server",
-		"split_batches":         "sending_queue.batch.max_size: must be 0",
-		"negative_retry_age":    "max_retry_age: must not be negative",
+		"bad_database":            "database: ",
+		"no_path":                 "embedded.path: a data directory is required",
+		"unwritable":              "embedded.path: ",
+		"content_outlives_rows":   "content_ttl_days: 30 exceeds ttl_days 7",
+		"both":                    "endpoint and embedded.path are both set",
+		"bad_compression":         `compression: "brotli"`,
+		"no_dead_letter":          "dead_letter_dir: required with endpoint",
+		"cluster_embedded":        "cluster: only applies to a ClickHouse server",
+		"split_batches":           "sending_queue.batch.max_size: must be 0",
+		"negative_retry_age":      "max_retry_age: must not be negative",
+		"engine_memory_too_small": "embedded.memory_limit_mib: 32 is below 64",
 	} {
 		_, err := loadConfig(t, name)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -185,6 +185,12 @@ func (e *chExporter) open(ctx context.Context) (chstore.Store, string, error) {
 		if err != nil {
 			return nil, where, err // a nil *Embedded must not become a non-nil Store
 		}
+		// The engine keeps the bounds it started with; another exporter on
+		// the same path with other bounds may have set them.
+		if got, want := s.Engine().Memory(), e.cfg.Embedded.engineMemory(); got != want {
+			e.logger.Warn("the embedded engine already runs with other memory bounds than embedded.memory_limit_mib; give every aiops_clickhouse exporter on one path the same value",
+				zap.Uint64("engine_limit_mib", got.Limit>>20), zap.Uint32("memory_limit_mib", e.cfg.Embedded.MemoryLimitMiB))
+		}
 		return s, where, nil
 	}
 	tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse/internal/metadata"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chdb"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
 )
@@ -67,6 +68,11 @@ func newExporter(cfg *Config, set exporter.Settings) (*chExporter, error) {
 	e := &chExporter{cfg: cfg, logger: set.Logger, version: set.BuildInfo.Version, dlq: &deadLetter{dir: cfg.deadLetterDir()},
 		reconnectInitial: reconnectInitial, reconnectMax: reconnectMax, now: time.Now, pending: newPendingSet(maxPending)}
 	e.openStore = e.open
+	if cfg.Endpoint == "" {
+		// Set before any component starts: the clickhouse_http and maturity
+		// extensions start first and may be the ones that start the engine.
+		chdb.SetMemory(cfg.Embedded.engineMemory())
+	}
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
 	var errs []error
 	counter := func(name, desc, unit string) metric.Int64Counter {

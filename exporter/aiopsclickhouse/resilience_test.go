@@ -226,8 +226,10 @@ func TestBatchOverManyMonthsIsSplitAndNothingBehindWaits(t *testing.T) {
 	if err := h.traces.ConsumeTraces(context.Background(), manyTraces(2, 100)); err != nil {
 		t.Fatal(err)
 	}
+	// Each batch writes genai_spans, then genai_events and spans: wait for
+	// the last table too.
 	waitFor(t, "both batches", func() bool {
-		return rowCount(t, "SELECT count() FROM "+db+".genai_spans") >= 250
+		return rowCount(t, "SELECT count() FROM "+db+".genai_spans") >= 250 && rowCount(t, "SELECT count() FROM "+db+".spans") >= 25
 	})
 	for q, want := range map[string]uint64{
 		"SELECT count() FROM " + db + ".genai_spans":                                                  250,

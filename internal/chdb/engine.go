@@ -22,6 +22,10 @@ type Options struct {
 	LibraryPath string
 	// DataDir holds the databases. It persists across restarts.
 	DataDir string
+	// Memory bounds the engine when this Open starts it; nil takes the
+	// bounds of SetMemory. Given while the engine already runs with other
+	// bounds, Open fails: the engine cannot change them without a restart.
+	Memory *Memory
 }
 
 // Error is an exception raised by the engine.
@@ -182,6 +186,7 @@ type Engine struct {
 	dataDir string
 	libPath string
 	version string
+	memory  Memory
 	sem     chan struct{} // held while a query runs
 }
 
@@ -208,6 +213,10 @@ func Open(opts Options) (*Engine, error) {
 		if shared.dataDir != dir {
 			return nil, fmt.Errorf("chdb: the engine is already open on %s; one process can use only one data directory (asked for %s)", shared.dataDir, dir)
 		}
+		if opts.Memory != nil && *opts.Memory != shared.memory {
+			return nil, fmt.Errorf("chdb: the engine on %s already runs with other memory bounds (limit %d MiB, asked for %d MiB); "+
+				"everything that opens one data directory must ask for the same bounds", dir, shared.memory.Limit>>20, opts.Memory.Limit>>20)
+		}
 		sharedRefs++
 		return shared, nil
 	}
@@ -215,11 +224,15 @@ func Open(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	mem := memoryToStart(opts)
+	if err := mem.Validate(); err != nil {
+		return nil, fmt.Errorf("chdb: %w", err)
+	}
 	a, err := load(path)
 	if err != nil {
 		return nil, err
 	}
-	e, err := connect(a, dir)
+	e, err := connect(a, dir, mem)
 	if err != nil {
 		return nil, err
 	}
@@ -228,13 +241,24 @@ func Open(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-func connect(a *api, dir string) (*Engine, error) {
+func connect(a *api, dir string, mem Memory) (*Engine, error) {
 	if a.signalsOn != nil {
 		// Go's runtime owns SIGSEGV, SIGURG etc.; ClickHouse's handlers would
 		// turn a recoverable Go panic into a process abort.
 		a.signalsOn(false)
 	}
 	args := []string{"clickhouse", "--path=" + dir}
+	// Server and MergeTree settings reach the engine through a configuration
+	// file; clickhouse-local's command line takes server settings but
+	// silently ignores MergeTree ones.
+	config, removeConfig, err := mem.writeConfig()
+	if err != nil {
+		return nil, err
+	}
+	defer removeConfig()
+	if config != "" {
+		args = append(args, "--config-file="+config)
+	}
 	cstrs := make([][]byte, len(args))
 	argv := make([]unsafe.Pointer, len(args)+1)
 	for i, s := range args {
@@ -244,14 +268,17 @@ func connect(a *api, dir string) (*Engine, error) {
 	handle := a.connect(int32(len(args)), unsafe.Pointer(&argv[0]))
 	runtime.KeepAlive(cstrs)
 	runtime.KeepAlive(argv)
-	if handle == nil {
-		return nil, fmt.Errorf("chdb: cannot open data directory %s (is it writable, and not held by another process?)", dir)
+	if handle == nil || *(*unsafe.Pointer)(handle) == nil {
+		hint := ""
+		if mem.Limit > 0 {
+			// Loading tables at start counts against the limit (about
+			// 0.6 MiB per table); chDB does not say why it failed.
+			hint = fmt.Sprintf("; or the engine's memory limit, %d MiB, is too small to load its tables", mem.Limit>>20)
+		}
+		return nil, fmt.Errorf("chdb: cannot open data directory %s (is it writable, and not held by another process?%s)", dir, hint)
 	}
 	conn := *(*unsafe.Pointer)(handle)
-	if conn == nil {
-		return nil, fmt.Errorf("chdb: cannot open data directory %s (is it writable, and not held by another process?)", dir)
-	}
-	e := &Engine{api: a, handle: handle, conn: conn, dataDir: dir, sem: make(chan struct{}, 1)}
+	e := &Engine{api: a, handle: handle, conn: conn, dataDir: dir, memory: mem, sem: make(chan struct{}, 1)}
 	res, err := e.Query(context.Background(), "SELECT version()", "TSVRaw")
 	if err != nil {
 		a.closeConn(handle)

@@ -273,7 +273,7 @@ func TestHostileCorpus(t *testing.T) {
 	dir := t.TempDir()
 	col := newCollector(t, dir)
 	cfg, _ := os.ReadFile(col.config)
-	limited := strings.Replace(string(cfg), "limit_percentage: 75\n    spike_limit_percentage: 20",
+	limited := strings.Replace(string(cfg), "limit_mib: 320\n    spike_limit_mib: 64",
 		fmt.Sprintf("limit_mib: %d\n    spike_limit_mib: %d", memoryLimitMiB, memoryLimitMiB/4), 1)
 	if limited == string(cfg) {
 		t.Fatal("config/embedded.yaml's memory_limiter changed; update this test")
