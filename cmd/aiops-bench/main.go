@@ -82,7 +82,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.load.batch, "batch", 150, "traces per export request")
 	// The target is peak RSS with no soft limit set by the operator, so by
 	// default the collector gets none, even when this shell has one.
-	flag.StringVar(&o.load.memLimit, "gomemlimit", "", "GOMEMLIMIT for the collectors (empty: none)")
+	flag.StringVar(&o.load.memLimit, "gomemlimit", "", "GOMEMLIMIT for the collectors (empty: none; the collector then derives its soft limit from memory_limiter)")
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds of load runs, every other one in reverse order")
 	flag.StringVar(&o.encBenchtime, "enc-benchtime", "2s", "benchtime of each encoding benchmark run")
 	flag.IntVar(&o.encCount, "enc-count", 3, "encoding benchmark runs per tree (the median is kept)")

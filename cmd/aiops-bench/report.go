@@ -42,7 +42,7 @@ func (p loadPlan) list() []*runSpec {
 
 // report prints every load run's own figures.
 func report(w io.Writer, o loadOptions, results map[*runSpec]result, p loadPlan) {
-	env := "GOMEMLIMIT unset"
+	env := "GOMEMLIMIT unset (the collector derives it from memory_limiter)"
 	if o.memLimit != "" {
 		env = "GOMEMLIMIT=" + o.memLimit
 	}
