@@ -217,7 +217,7 @@ func (s *scoring) cachedDays(ctx context.Context, m *Measure, version string, da
 }
 
 // fillDays computes the whole past days not cached, each by a query of its
-// own (all in one statement), and keeps them. A store that refuses writes
+// own (a week's in one statement), and keeps them. A store that refuses writes
 // (a readonly reader, a user without INSERT) leaves them to the live
 // branches, for this run and the next measures.
 func (s *scoring) fillDays(ctx context.Context, m *Measure, version, daily string, days []time.Time, stamps map[string]uint64, cached map[string]bool) error {
@@ -230,6 +230,21 @@ func (s *scoring) fillDays(ctx context.Context, m *Measure, version, daily strin
 	if len(todo) == 0 {
 		return nil
 	}
+	for len(todo) > 0 {
+		n := min(len(todo), daysPerFill)
+		if err := s.fillChunk(ctx, m, version, daily, todo[:n], stamps, cached); err != nil || !s.facts {
+			return err
+		}
+		todo = todo[n:]
+	}
+	return nil
+}
+
+// daysPerFill bounds a fill statement: its days' queries run together and
+// hold their sets of ids at once, within the engine's memory bound.
+const daysPerFill = 7
+
+func (s *scoring) fillChunk(ctx context.Context, m *Measure, version, daily string, todo []time.Time, stamps map[string]uint64, cached map[string]bool) error {
 	facts := make([]string, len(m.Facts))
 	for i, f := range m.Facts {
 		facts[i] = fmt.Sprintf("'%s', %s", f, f) // validated names
