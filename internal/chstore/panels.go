@@ -69,12 +69,8 @@ var callsHourlyTable = func() Table {
 	return t
 }()
 
-// callsHourlyDDL adds the rollup, fills it from the spans already stored
-// (the exporter migrates before it inserts), then adds its view.
 func callsHourlyDDL(o SchemaOptions) []string {
-	out := tableDDL(o, callsHourlyTable)
-	out = append(out, "INSERT INTO "+o.Database+"."+CallsHourly+"\n"+rollupSelect(callsHourlyColumns, o.Database+".genai_spans"))
-	return append(out, viewDDL(o, CallsHourly+"_mv", CallsHourly, "genai_spans", rollupSelect(callsHourlyColumns, "%s")))
+	return spanRollupDDL(o, callsHourlyTable, callsHourlyColumns)
 }
 
 // The latency panels' rollups (migration 15). genai_calls_hourly's
@@ -127,17 +123,6 @@ var (
 	}()
 )
 
-// latencyHourlyDDL adds both, fills them from the spans already stored,
-// then adds their views.
 func latencyHourlyDDL(o SchemaOptions) []string {
-	var out []string
-	for _, r := range []struct {
-		t    Table
-		cols []rollupColumn
-	}{{latencyHourlyTable, latencyHourlyColumns}, {latencyTenantHourlyTable, latencyTenantHourlyColumns}} {
-		out = append(out, tableDDL(o, r.t)...)
-		out = append(out, "INSERT INTO "+o.Database+"."+r.t.Name+"\n"+rollupSelect(r.cols, o.Database+".genai_spans"))
-		out = append(out, viewDDL(o, r.t.Name+"_mv", r.t.Name, "genai_spans", rollupSelect(r.cols, "%s")))
-	}
-	return out
+	return append(spanRollupDDL(o, latencyHourlyTable, latencyHourlyColumns), spanRollupDDL(o, latencyTenantHourlyTable, latencyTenantHourlyColumns)...)
 }

@@ -115,21 +115,18 @@ func rollupSelect(cols []rollupColumn, source string) string {
 	return fmt.Sprintf("SELECT %s\nFROM %s AS s\nGROUP BY %s", strings.Join(sel, ", "), source, strings.Join(key, ", "))
 }
 
-// scoringRollupsDDL adds both rollups, fills them from the spans already
-// stored (the exporter migrates before it inserts), then adds the views.
+// spanRollupDDL adds a rollup of genai_spans, fills it from the spans
+// already stored (the exporter migrates before it inserts), then adds its
+// view. On a cluster both names are Distributed tables.
+func spanRollupDDL(o SchemaOptions, t Table, cols []rollupColumn) []string {
+	out := tableDDL(o, t)
+	out = append(out, fmt.Sprintf("INSERT INTO %s.%s\n%s", o.Database, t.Name, rollupSelect(cols, o.Database+".genai_spans")))
+	// No % in the expressions: the SELECT is its own format string.
+	return append(out, viewDDL(o, t.Name+"_mv", t.Name, "genai_spans", rollupSelect(cols, "%s")))
+}
+
 func scoringRollupsDDL(o SchemaOptions) []string {
-	var out []string
-	for _, r := range []struct {
-		t    Table
-		cols []rollupColumn
-	}{{scoringDailyTable, scoringDailyColumns}, {usersDailyTable, usersDailyColumns}} {
-		out = append(out, tableDDL(o, r.t)...)
-		// On a cluster both names are Distributed tables.
-		out = append(out, fmt.Sprintf("INSERT INTO %s.%s\n%s", o.Database, r.t.Name, rollupSelect(r.cols, o.Database+".genai_spans")))
-		// No % in the expressions: the SELECT is its own format string.
-		out = append(out, viewDDL(o, r.t.Name+"_mv", r.t.Name, "genai_spans", rollupSelect(r.cols, "%s")))
-	}
-	return out
+	return append(spanRollupDDL(o, scoringDailyTable, scoringDailyColumns), spanRollupDDL(o, usersDailyTable, usersDailyColumns)...)
 }
 
 // ScoringDailySource is a subquery with genai_scoring_daily's columns: the
