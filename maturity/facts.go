@@ -99,8 +99,9 @@ UNION ALL SELECT 3 AS t, toDate(timestamp) AS day, count() AS n FROM {db}.spans 
 			c[int(t)-1] = uint64(n)
 		}
 	}
-	s.stamps = map[string]uint64{}
+	s.stamps, s.emptyDays = map[string]uint64{}, map[string]bool{}
 	for day, c := range counts {
+		s.emptyDays[day] = c[0] == 0 && c[1] == 0 && c[2] == 0
 		h := fnv.New64a()
 		fmt.Fprintf(h, "%d/%d/%d", c[0], c[1], c[2])
 		s.stamps[day] = h.Sum64()
@@ -254,6 +255,9 @@ func (s *scoring) fillChunk(ctx context.Context, m *Measure, version, daily stri
 	for _, d := range todo {
 		dayList = append(dayList, d.Format(dayLayout))
 		stampList = append(stampList, strconv.FormatUint(stamps[d.Format(dayLayout)], 10))
+		if s.emptyDays[d.Format(dayLayout)] {
+			continue // no row to read: only its marker (a common case on a young or idle store)
+		}
 		live := s.liveBranch(m, daily, dayRange{d, d.Add(24 * time.Hour)})
 		perDay = append(perDay, live)
 		for _, name := range paramRE.FindAllStringSubmatch(live, -1) {
@@ -265,13 +269,15 @@ func (s *scoring) fillChunk(ctx context.Context, m *Measure, version, daily stri
 	ps = append(ps, chstore.ArrayParam("days", dayList), chstore.Param{Name: "stamps", Value: "[" + strings.Join(stampList, ",") + "]"})
 	// The facts and a marker row per day, so a day without facts is known
 	// to have none.
+	var factRows string
+	if len(perDay) > 0 {
+		factRows = fmt.Sprintf("SELECT day, workload, map(%s) AS facts FROM (%s)\n  UNION ALL\n  ", strings.Join(facts, ", "), strings.Join(perDay, "\nUNION ALL\n"))
+	}
 	q := fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (measure, version, day, workload, facts, stamp, computed_at)
 SELECT {m:String}, {v:String}, day, workload, facts, {stamps:Array(UInt64)}[indexOf({days:Array(Date)}, day)], now64(3)
 FROM (
-  SELECT day, workload, map(%[3]s) AS facts FROM (%[4]s)
-  UNION ALL
-  SELECT toDate(arrayJoin({days:Array(Date)})) AS day, '' AS workload, CAST(map(), 'Map(String, Float64)') AS facts)`,
-		s.o.Database, chstore.FactsDaily, strings.Join(facts, ", "), strings.Join(perDay, "\nUNION ALL\n"))
+  %[3]sSELECT toDate(arrayJoin({days:Array(Date)})) AS day, '' AS workload, CAST(map(), 'Map(String, Float64)') AS facts)`,
+		s.o.Database, chstore.FactsDaily, factRows)
 	began := time.Now()
 	if err := s.store.Exec(ctx, q, dedupParams(ps)...); err != nil {
 		// A reader may not write (readonly, or no INSERT grant on a server).
@@ -281,7 +287,7 @@ FROM (
 		}
 		return fmt.Errorf("maturity: measure %s: keep its day facts: %w", m.ID, err)
 	}
-	s.observe(fmt.Sprintf("%s facts fill %d days", m.ID, len(todo)), began)
+	s.observe(fmt.Sprintf("%s facts fill %d days", m.ID, len(perDay)), began)
 	for _, d := range todo {
 		cached[d.Format(dayLayout)] = true
 	}

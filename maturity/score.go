@@ -64,6 +64,7 @@ type scoring struct {
 	// facts table and has not refused a write to it (facts.go).
 	rollups, facts bool
 	stamps         map[string]uint64
+	emptyDays      map[string]bool // days with no row in the tables day facts read
 	paramSeq       int
 }
 

@@ -13,6 +13,10 @@ type colData interface {
 	rows() int
 	keep(keep []bool) colData
 	values() any
+	// appendFrom appends rows [from, to) of src, a column of the same type.
+	appendFrom(src colData, from, to int)
+	// grow appends n zero values.
+	grow(n int)
 }
 
 type vals[T any] struct{ v []T }
@@ -35,6 +39,12 @@ func (c *vals[T]) keep(keep []bool) colData {
 	}
 	return out
 }
+
+func (c *vals[T]) appendFrom(src colData, from, to int) {
+	c.v = append(c.v, src.(*vals[T]).v[from:to]...)
+}
+
+func (c *vals[T]) grow(n int) { c.v = append(c.v, make([]T, n)...) }
 
 func sized[T any](capacity int) colData { return &vals[T]{v: make([]T, 0, capacity)} }
 
@@ -178,6 +188,18 @@ func (b *builder) keepRows(keep []bool) *builder {
 		}
 	}
 	return out
+}
+
+// appendRows appends rows [from, to) of src, a builder of the same schema.
+// Values are shared, not copied: rows are never changed once built.
+func (b *builder) appendRows(src *builder, from, to int) {
+	if from == to {
+		return
+	}
+	for i, c := range b.cols {
+		c.appendFrom(src.cols[i], from, to)
+	}
+	b.n += to - from
 }
 
 // batch hands the columns to the store in contract order.

@@ -64,7 +64,7 @@ func startWith(t *testing.T, cfg *Config, wrap func(chstore.Store) chstore.Store
 		t.Fatal(err)
 	}
 	e.storeFor = wrap
-	tr, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(cfg, e)...)
+	tr, err := newTracesExporter(ctx, set, cfg, e)
 	if err != nil {
 		t.Fatal(err)
 	}

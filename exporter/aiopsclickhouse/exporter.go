@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
@@ -125,74 +126,65 @@ func newTableRows(s *schema, capacity int) *tableRows {
 	return &tableRows{s: s, b: newBuilder(s, capacity)}
 }
 
+// pushTraces stores a request as it arrives, without the queue (tests,
+// benchmarks).
 func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	e.exports("traces")
-	rss := td.ResourceSpans()
-	toks := make([]string, 0, rss.Len())
-	for i := 0; i < rss.Len(); i++ {
-		toks = append(toks, resourceToken(rss.At(i).Resource(), func() string { return tracesToken(td) }))
+	req, err := e.convertTraces(ctx, td)
+	if err != nil {
+		return err
 	}
+	return e.pushRequest(ctx, req)
+}
+
+// pushRequest stores a batch of traces requests the queue has merged.
+func (e *chExporter) pushRequest(ctx context.Context, r xexporterhelper.Request) error {
+	e.exports("traces")
+	req, ok := r.(*tracesRequest)
+	if !ok {
+		return consumererror.NewPermanent(fmt.Errorf("aiops_clickhouse: unexpected request %T", r))
+	}
+	gen, evs, other, toks, repeated, notStored := batchRows(req.parts)
 	e.pending.begin("traces", toks, e.now())
 	st, err := e.current()
 	if err == nil {
-		err = e.writeTraces(ctx, st, td, toks)
+		if notStored > 0 {
+			e.skipped.Add(ctx, int64(notStored), metric.WithAttributes(attribute.String("reason", "spans_table_disabled")))
+		}
+		if repeated > 0 {
+			e.skipped.Add(ctx, int64(repeated), metric.WithAttributes(attribute.String("reason", "repeated_request")))
+		}
+		err = e.writeAll(ctx, st, &tableRows{s: genaiSpansSchema, b: gen}, &tableRows{s: genaiEventsSchema, b: evs}, &tableRows{s: spansSchema, b: other})
 	}
 	return e.settle(ctx, "traces", toks, err, func(cause error, only map[string]bool) (string, int, error) {
-		if only != nil {
-			td = tracesOf(td, toks, only)
+		td, err := req.traces(only)
+		if err != nil {
+			return "", req.items, err
 		}
 		path, err := e.dlq.writeTraces(td, cause)
 		return path, td.SpanCount(), err
 	})
 }
 
-func (e *chExporter) writeTraces(ctx context.Context, st chstore.Store, td ptrace.Traces, toks []string) error {
-	n := td.SpanCount()
-	gen, evs, other := newTableRows(genaiSpansSchema, n), newTableRows(genaiEventsSchema, 0), newTableRows(spansSchema, n/8)
-	var notStored, repeated int
-	dup := repeats{}
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		tok := toks[i]
-		if dup.seen(tok, func(h hash.Hash) { hashResourceSpans(h, rs) }) {
-			for j := 0; j < rs.ScopeSpans().Len(); j++ {
-				repeated += rs.ScopeSpans().At(j).Spans().Len()
-			}
-			continue
+// traces is the batch as it arrived, for a dead-letter file: the resources
+// of the requests in only, or all when only is nil.
+func (r *tracesRequest) traces(only map[string]bool) (ptrace.Traces, error) {
+	out := ptrace.NewTraces()
+	for _, p := range r.parts {
+		td, err := p.traces()
+		if err != nil {
+			return out, fmt.Errorf("decode the queued request for the dead-letter file: %w", err)
 		}
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				span := spans.At(k)
-				if !genai.IsGenAI(span.Attributes()) {
-					if e.cfg.SpansTable {
-						addSpan(other.b, rs.Resource(), span, tok)
-					} else {
-						notStored++
-					}
-					continue
-				}
-				w := addGenAISpan(gen.b, rs.Resource(), span, tok)
-				events := span.Events()
-				for x := 0; x < events.Len(); x++ {
-					ev := events.At(x)
-					if genaiEventNames[ev.Name()] {
-						addEvent(evs.b, eventRow{ts: ev.Timestamp(), traceID: span.TraceID(), spanID: span.SpanID(),
-							who: w, name: ev.Name(), attrs: ev.Attributes()}, tok)
-					}
-				}
+		rss := td.ResourceSpans()
+		if rss.Len() != len(p.res) {
+			return out, fmt.Errorf("queued request has %d resources, its rows %d", rss.Len(), len(p.res))
+		}
+		for i := 0; i < rss.Len(); i++ {
+			if only == nil || only[p.res[i].token] {
+				rss.At(i).CopyTo(out.ResourceSpans().AppendEmpty())
 			}
 		}
 	}
-	if notStored > 0 {
-		e.skipped.Add(ctx, int64(notStored), metric.WithAttributes(attribute.String("reason", "spans_table_disabled")))
-	}
-	if repeated > 0 {
-		e.skipped.Add(ctx, int64(repeated), metric.WithAttributes(attribute.String("reason", "repeated_request")))
-	}
-	return e.writeAll(ctx, st, gen, evs, other)
+	return out, nil
 }
 
 func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
@@ -788,19 +780,6 @@ func (b *builder) timeRange(col int) (lo, hi int64, bounded bool) {
 		return 0, 0, false
 	}
 	return minT.Add(-time.Second).UnixNano(), maxT.Add(time.Second).UnixNano(), true
-}
-
-// tracesOf copies the resources of td whose request is in only; toks are
-// the resources' request tokens.
-func tracesOf(td ptrace.Traces, toks []string, only map[string]bool) ptrace.Traces {
-	out := ptrace.NewTraces()
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		if only[toks[i]] {
-			rss.At(i).CopyTo(out.ResourceSpans().AppendEmpty())
-		}
-	}
-	return out
 }
 
 func logsOf(ld plog.Logs, toks []string, only map[string]bool) plog.Logs {

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 
 	"github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse/internal/metadata"
 )
@@ -52,11 +53,18 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		return nil, err
 	}
 	e.exports("traces")
-	exp, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(c, e)...)
+	exp, err := newTracesExporter(ctx, set, c, e)
 	if err != nil {
 		return nil, err
 	}
 	return stampTraces{exp}, nil
+}
+
+// newTracesExporter turns requests into rows as they arrive, and queues and
+// batches the rows (tracesEncoding), not the OTLP data.
+func newTracesExporter(ctx context.Context, set exporter.Settings, c *Config, e *chExporter) (exporter.Traces, error) {
+	opts := append(helperOptions(c, e), xexporterhelper.WithQueueBatch(c.QueueConfig, xexporterhelper.QueueBatchSettings{Encoding: tracesEncoding{e}}))
+	return xexporterhelper.NewTracesRequest(ctx, set, e.convertTraces, e.pushRequest, opts...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
@@ -66,7 +74,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		return nil, err
 	}
 	e.exports("logs")
-	exp, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, e)...)
+	exp, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, append(helperOptions(c, e), exporterhelper.WithQueue(c.QueueConfig))...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +91,6 @@ func helperOptions(c *Config, e *chExporter) []exporterhelper.Option {
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithRetry(retry),
-		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
 	}

@@ -693,7 +693,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 		return nil, err
 	}
 	e.exports("metrics")
-	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, helperOptions(c, e)...)
+	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, append(helperOptions(c, e), exporterhelper.WithQueue(c.QueueConfig))...)
 	if err != nil {
 		return nil, err
 	}

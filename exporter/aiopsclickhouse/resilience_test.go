@@ -78,7 +78,7 @@ func newHarness(t *testing.T, cfg *Config, setup func(*chExporter)) *harness {
 		setup(e)
 	}
 	h.e = e
-	tr, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(cfg, e)...)
+	tr, err := newTracesExporter(ctx, set, cfg, e)
 	if err != nil {
 		t.Fatal(err)
 	}

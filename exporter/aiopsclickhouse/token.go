@@ -85,11 +85,7 @@ func hashResourceLogs(h hash.Hash, rl plog.ResourceLogs) {
 type repeats map[[16]byte]bool
 
 func (r repeats) seen(token string, hashInto func(hash.Hash)) bool {
-	h := fnv.New128a()
-	h.Write([]byte(token))
-	hashInto(h)
-	var k [16]byte
-	copy(k[:], h.Sum(nil))
+	k := repeatKey(token, hashInto)
 	if r[k] {
 		return true
 	}

@@ -116,6 +116,25 @@ func TestDayFactsKeptAndRefreshed(t *testing.T) {
 	}
 	sameReports(t, second, want)
 
+	// Days without a row are kept as such without running their queries.
+	r, err := store.Query(ctx, "SELECT min(timestamp) FROM (SELECT timestamp FROM facts.genai_spans UNION ALL SELECT timestamp FROM facts.genai_events UNION ALL SELECT timestamp FROM facts.spans)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := kept()
+	emptyTo := r.Data[0][0].(time.Time).UTC().Truncate(24 * time.Hour)
+	var eqs []string
+	if _, err := maturity.Score(ctx, store, maturity.Options{Database: "facts", From: emptyTo.AddDate(0, 0, -7), To: emptyTo, Registry: reg, RunID: "empty", Rubrics: builtin,
+		Observe: func(q string, _ time.Duration) { eqs = append(eqs, q) }}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fills(eqs); got != 0 {
+		t.Errorf("a week without data computed %d measure-days, want none", got)
+	}
+	if got := kept() - before; got != uint64(7*measures) {
+		t.Errorf("a week without data kept %d day markers, want %d", got, 7*measures)
+	}
+
 	// A late evaluation result on a kept day: that day is stale.
 	late := testEnd.AddDate(0, 0, -4).Add(13 * time.Hour)
 	if err := store.Exec(ctx, `INSERT INTO facts.genai_events SELECT * REPLACE (

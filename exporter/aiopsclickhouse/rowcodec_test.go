@@ -1,0 +1,256 @@
+package aiopsclickhouse
+
+import (
+	"bytes"
+	"context"
+	"math/rand"
+	"testing"
+
+	chproto "github.com/ClickHouse/ch-go/proto"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
+
+	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+)
+
+// queuedTraces is a request with every column kind: GenAI spans with and
+// without content, events, a plain span, an invalid UTF-8 value (repaired),
+// two resources under different tokens.
+func queuedTraces() ptrace.Traces {
+	td := sampleTraces()
+	td.ResourceSpans().At(0).Resource().Attributes().PutStr(insertTokenKey, "tok-a")
+	more := benchTraces(3, 40)
+	addContent(more)
+	sp := more.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	sp.At(1).Attributes().PutStr("gen_ai.conversation.id", "bad \xff utf8")
+	ev := sp.At(2).Events().AppendEmpty()
+	ev.SetName("aiops.policy")
+	ev.Attributes().PutStr("aiops.policy.action", "redact")
+	plain := sp.AppendEmpty()
+	plain.SetName("GET /orders")
+	plain.SetTraceID([16]byte{9, 9})
+	plain.SetSpanID([8]byte{9})
+	more.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	return td
+}
+
+func nativeOf(t *testing.T, b *builder) []byte {
+	t.Helper()
+	var buf chproto.Buffer
+	if err := b.batch("db").EncodeNative(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Buf
+}
+
+func newCodecExporter(t *testing.T) *chExporter {
+	t.Helper()
+	e, err := newExporter(testConfig("codec"), benchSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// The queue gives back exactly the rows it was given: the Native block the
+// store receives is byte for byte the one built from the request, and the
+// dead-letter copy is the request as it arrived.
+func TestQueuedRowsRoundTrip(t *testing.T) {
+	e := newCodecExporter(t)
+	td := queuedTraces()
+	want := (&ptrace.JSONMarshaler{})
+	wantJSON, _ := want.MarshalTraces(td)
+	req, err := e.convertTraces(context.Background(), td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := tracesEncoding{e}
+	b, err := enc.Marshal(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := enc.Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, back := req.(*tracesRequest), got.(*tracesRequest)
+	if back.ItemsCount() != td.SpanCount() || len(back.parts) != 1 {
+		t.Fatalf("items %d parts %d, want %d and 1", back.ItemsCount(), len(back.parts), td.SpanCount())
+	}
+	po, pb := orig.parts[0], back.parts[0]
+	for i, pair := range [][2]*builder{{po.gen, pb.gen}, {po.evs, pb.evs}, {po.other, pb.other}} {
+		if pair[0].n == 0 {
+			t.Fatalf("table %d has no rows: the fixture does not cover it", i)
+		}
+		if !bytes.Equal(nativeOf(t, pair[0]), nativeOf(t, pair[1])) {
+			t.Errorf("table %s: decoded rows encode differently from the originals", pair[0].s.table)
+		}
+	}
+	if pb.gen.repaired["invalid_utf8"] == 0 || pb.gen.repaired["invalid_utf8"] != po.gen.repaired["invalid_utf8"] {
+		t.Errorf("repair counts after the queue: %v, before %v", pb.gen.repaired, po.gen.repaired)
+	}
+	if len(pb.res) != 2 || pb.res[0].token != "tok-a" || pb.res[1].token != "bench-3" || pb.res[0] != po.res[0] || pb.res[1] != po.res[1] {
+		t.Errorf("resources after the queue: %+v, want %+v", pb.res, po.res)
+	}
+	dead, err := back.traces(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotJSON, _ := want.MarshalTraces(dead)
+	if !bytes.Equal(gotJSON, wantJSON) {
+		t.Error("the dead-letter copy of a queued request differs from the request")
+	}
+	only, _ := back.traces(map[string]bool{"bench-3": true})
+	if only.ResourceSpans().Len() != 1 || only.SpanCount() != 41 {
+		t.Errorf("dead-letter copy of one request: %d resources, %d spans; want 1 and 41", only.ResourceSpans().Len(), only.SpanCount())
+	}
+}
+
+// Merged requests keep each request's rows and resources; a resource a
+// batch carries twice is stored once and counted as a repeat.
+func TestMergedRequestsSkipRepeatedResources(t *testing.T) {
+	e := newCodecExporter(t)
+	a, _ := e.convertTraces(context.Background(), benchTraces(1, 10))
+	b, _ := e.convertTraces(context.Background(), benchTraces(2, 7))
+	again, _ := e.convertTraces(context.Background(), benchTraces(1, 10))
+	m, err := a.MergeSplit(context.Background(), 0, exporterhelper.RequestSizerTypeItems, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ = m[0].MergeSplit(context.Background(), 0, exporterhelper.RequestSizerTypeItems, again)
+	req := m[0].(*tracesRequest)
+	if req.ItemsCount() != 27 {
+		t.Fatalf("items %d, want 27", req.ItemsCount())
+	}
+	gen, _, _, toks, repeated, _ := batchRows(req.parts)
+	if gen.n != 17 || repeated != 10 || len(toks) != 3 {
+		t.Fatalf("rows %d repeated %d tokens %v; want 17, 10 and three tokens", gen.n, repeated, toks)
+	}
+	ids := gen.strings(gen.s.col("insert_token"))
+	if ids[0] != "bench-1" || ids[9] != "bench-1" || ids[10] != "bench-2" || ids[16] != "bench-2" {
+		t.Errorf("row tokens %v", ids)
+	}
+}
+
+// A record written before a schema change reads: a column it lacks is zero,
+// one the schema no longer has is dropped.
+func TestQueuedRowsSurviveSchemaChanges(t *testing.T) {
+	old := &schema{table: genaiSpansSchema.table, pos: map[string]int{}}
+	for _, c := range genaiSpansSchema.cols {
+		if c.Name == "workload" {
+			continue // a column added since the record was written
+		}
+		old.pos[c.Name] = len(old.cols)
+		old.cols = append(old.cols, c)
+	}
+	old.pos["retired_column"] = len(old.cols)
+	old.cols = append(old.cols, chstore.ColumnDef{Name: "retired_column", Type: "Array(Float64)"})
+	b := newBuilder(old, 2)
+	for r := 0; r < 2; r++ {
+		for i, c := range b.cols {
+			if i == old.pos["retired_column"] {
+				add(b, i, []float64{1.5, float64(r)})
+				continue
+			}
+			c.grow(1)
+		}
+		b.endRow()
+	}
+	sid := b.strings(old.pos["span_id"])
+	sid[0], sid[1] = "00000000000000a1", "00000000000000a2"
+	d := &decoder{b: b.encode(nil)}
+	got := d.builder(genaiSpansSchema)
+	if d.err != nil || d.pos != len(d.b) {
+		t.Fatalf("decode: %v at %d of %d", d.err, d.pos, len(d.b))
+	}
+	if got.n != 2 || got.strings(genaiSpansSchema.col("span_id"))[1] != "00000000000000a2" {
+		t.Errorf("rows %d, span ids %v", got.n, got.strings(genaiSpansSchema.col("span_id")))
+	}
+	if w := got.strings(genaiSpansSchema.col("workload")); len(w) != 2 || w[0] != "" {
+		t.Errorf("missing column not zero-filled: %q", w)
+	}
+	nativeOf(t, got) // the batch is whole: every column has every row
+}
+
+// Records queued by releases that queued OTLP are converted as read.
+func TestQueuedOTLPFromEarlierReleasesIsConverted(t *testing.T) {
+	e := newCodecExporter(t)
+	td := queuedTraces()
+	legacy, err := pdatareq.MarshalTraces(context.Background(), td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := tracesEncoding{e}.Unmarshal(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := e.convertTraces(context.Background(), queuedTraces())
+	g, w := got.(*tracesRequest).parts[0], want.(*tracesRequest).parts[0]
+	if !bytes.Equal(nativeOf(t, g.gen), nativeOf(t, w.gen)) || g.other.n != w.other.n || g.evs.n != w.evs.n {
+		t.Error("an OTLP record converts to other rows than the request itself")
+	}
+}
+
+// A damaged record is an error, never a panic or a huge allocation.
+func TestDamagedQueuedRecordsAreErrors(t *testing.T) {
+	e := newCodecExporter(t)
+	req, _ := e.convertTraces(context.Background(), queuedTraces())
+	enc := tracesEncoding{e}
+	b, _ := enc.Marshal(context.Background(), req)
+	for n := len(rowsMagic); n < len(b); n += 1 + n/50 {
+		if _, _, err := enc.Unmarshal(append([]byte(nil), b[:n]...)); err == nil {
+			t.Fatalf("a record cut at %d of %d bytes decoded", n, len(b))
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 2000; i++ {
+		c := append([]byte(nil), b...)
+		for j := 0; j < 1+rng.Intn(4); j++ {
+			c[len(rowsMagic)+rng.Intn(len(c)-len(rowsMagic))] = byte(rng.Intn(256))
+		}
+		enc.Unmarshal(c) // must return, whatever it says
+	}
+}
+
+func BenchmarkQueueCodec(b *testing.B) {
+	e, _ := newExporter(testConfig("codec"), benchSettings())
+	td := benchTraces(1, 10000)
+	addContent(td)
+	enc := tracesEncoding{e}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req, _ := e.convertTraces(context.Background(), td)
+		buf, err := enc.Marshal(context.Background(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := enc.Unmarshal(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "spans/s")
+}
+
+// The queue round trip it replaces: OTLP proto out and back into pdata,
+// then rows.
+func BenchmarkQueueCodecOTLP(b *testing.B) {
+	e, _ := newExporter(testConfig("codec"), benchSettings())
+	td := benchTraces(1, 10000)
+	addContent(td)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		buf, err := pdatareq.MarshalTraces(context.Background(), td)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, back, err := pdatareq.UnmarshalTraces(buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.spanRows(back)
+	}
+	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "spans/s")
+}
