@@ -137,3 +137,53 @@ func sameValue(got, want any) bool {
 	}
 	return reflect.DeepEqual(got, want)
 }
+
+// Migration 16 takes genai_calls_hourly's quantile states away from a store
+// that has them, while its view keeps counting every span.
+func TestCallsHourlyLosesItsQuantileStates(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	all := Migrations
+	Migrations = all[:15]
+	_, err := Migrate(ctx, s, SchemaOptions{Database: "calls16"}, "collector at 15")
+	Migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	columns := func() string {
+		r, err := s.Query(ctx, "SELECT arrayStringConcat(groupArray(name), ',') FROM system.columns WHERE database = 'calls16' AND table = 'genai_calls_hourly'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Data[0][0].(string)
+	}
+	if c := columns(); !strings.Contains(c, "duration_quantiles") || !strings.Contains(c, "ttft_quantiles") {
+		t.Fatalf("migration 13 made %s", c)
+	}
+	if err := s.Insert(ctx, spanBatch("calls16", []string{"a", "b", "c"}), "before"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Migrate(ctx, s, SchemaOptions{Database: "calls16"}, "collector at 16"); err != nil {
+		t.Fatal(err)
+	}
+	if c := columns(); strings.Contains(c, "quantiles") || !strings.Contains(c, "requests") {
+		t.Fatalf("after migration 16: %s", c)
+	}
+	if err := s.Insert(ctx, spanBatch("calls16", []string{"d", "e"}), "after"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Query(ctx, "SELECT sum(requests) FROM calls16.genai_calls_hourly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Data[0][0].(uint64); got != 5 {
+		t.Errorf("genai_calls_hourly counts %d spans, want the 3 before and 2 after the migration", got)
+	}
+	r, err = s.Query(ctx, "SELECT create_table_query FROM system.tables WHERE database = 'calls16' AND name = 'genai_calls_hourly_mv'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := r.Data[0][0].(string); strings.Contains(q, "quantilesState") {
+		t.Errorf("the view still computes quantile states: %s", q)
+	}
+}

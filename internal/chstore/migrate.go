@@ -82,6 +82,9 @@ var Migrations = []Migration{
 	// The latency panels read these instead of genai_calls_hourly's
 	// sampled quantile states (panels.go).
 	{Version: 15, Name: "genai_latency_hourly and genai_latency_tenant_hourly", DDL: latencyHourlyDDL},
+	// Then genai_calls_hourly's own quantile states were dead weight on
+	// every insert and merge (panels.go).
+	{Version: 16, Name: "genai_calls_hourly without quantile states", DDL: callsHourlyWithoutQuantilesDDL},
 }
 
 // alterSettingDDL changes one MergeTree setting of a table; on a cluster,

@@ -1,9 +1,14 @@
 package chstore
 
+import (
+	"fmt"
+	"strings"
+)
+
 // CallsHourly is what the dashboards' panels read instead of the spans:
 // per hour, tenant, workload, provider, model, operation, error type,
-// data source, tool and agent, the counts, sums and latency states the
-// panels show. genai_usage_hourly also keys by user, which makes it nearly
+// data source, tool and agent, the counts and sums the panels show
+// (latency comes from genai_latency_hourly). genai_usage_hourly also keys by user, which makes it nearly
 // as large as genai_spans in a fleet with thousands of users.
 const CallsHourly = "genai_calls_hourly"
 
@@ -51,26 +56,56 @@ var callsHourlyColumns = []rollupColumn{
 	{name: "loops_suspected", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "countIf(s.attributes['aiops.agent.loop_suspected'] = 'true')"},
 	{name: "max_repeated_tool_calls", typ: "SimpleAggregateFunction(max, UInt32)", agg: "max(toUInt32OrZero(s.attributes['aiops.agent.max_repeated_tool_calls']))"},
 	{name: "agent_tool_calls", typ: "SimpleAggregateFunction(sum, UInt64)", agg: "sum(toUInt64(toUInt32OrZero(s.attributes['aiops.agent.tool_calls'])))"},
+}
+
+// callsHourlyQuantiles were genai_calls_hourly's latency states until
+// migration 16: sampled states that held nearly every span's duration,
+// which no panel has read since migration 15 and which every insert and
+// merge paid for.
+var callsHourlyQuantiles = []rollupColumn{
 	{name: "duration_quantiles", typ: "AggregateFunction(quantiles(0.5, 0.9, 0.95, 0.99), UInt64)", agg: "quantilesState(0.5, 0.9, 0.95, 0.99)(s.duration_ns)"},
-	// Time to first token of streamed calls, in ms, from whichever key the
-	// instrumentation reports.
 	{name: "ttft_quantiles", typ: "AggregateFunction(quantiles(0.5, 0.95), Float64)", agg: "quantilesStateIf(0.5, 0.95)(assumeNotNull(" + ttftMs + "), s.streaming AND " + ttftMs + " IS NOT NULL)"},
 }
 
+// ttftMs is the time to first token of a streamed call, in ms, from
+// whichever key the instrumentation reports.
 const ttftMs = "multiIf(s.attributes['gen_ai.server.time_to_first_token'] != '', toFloat64OrNull(s.attributes['gen_ai.server.time_to_first_token']) * 1000, " +
 	"s.attributes['gen_ai.response.time_to_first_chunk'] != '', toFloat64OrNull(s.attributes['gen_ai.response.time_to_first_chunk']) * 1000, " +
 	"s.attributes['ai.response.msToFirstChunk'] != '', toFloat64OrNull(s.attributes['ai.response.msToFirstChunk']), toFloat64OrNull(s.attributes['ai.stream.msToFirstChunk']))"
 
-var callsHourlyTable = func() Table {
-	t := rollupTable(CallsHourly, callsHourlyColumns)
+// callsHourlyV13 is the table and view as migration 13 made them.
+var callsHourlyV13 = append(callsHourlyColumns[:len(callsHourlyColumns):len(callsHourlyColumns)], callsHourlyQuantiles...)
+
+func callsHourlyDDL(o SchemaOptions) []string {
+	t := rollupTable(CallsHourly, callsHourlyV13)
 	// Panels filter by tenant and workload first, then a time range.
 	t.OrderBy = "(tenant_id, workload, hour, provider, request_model, operation, error_type, data_source_id, tool_name, agent_name)"
 	t.PartitionBy, t.TTLOn, t.ShardBy = "toYYYYMM(hour)", "hour", "cityHash64(tenant_id, workload)"
-	return t
-}()
+	return spanRollupDDL(o, t, callsHourlyV13)
+}
 
-func callsHourlyDDL(o SchemaOptions) []string {
-	return spanRollupDDL(o, callsHourlyTable, callsHourlyColumns)
+// callsHourlyWithoutQuantilesDDL points the view at the columns that stay,
+// then drops the others; rows keep flowing in between (the target's
+// unfed columns take their default).
+func callsHourlyWithoutQuantilesDDL(o SchemaOptions) []string {
+	local := ""
+	if o.Cluster != "" {
+		local = "_local"
+	}
+	out := []string{fmt.Sprintf("ALTER TABLE %s.%s_mv%s MODIFY QUERY\n%s", o.Database, CallsHourly, o.onCluster(),
+		rollupSelect(callsHourlyColumns, o.Database+".genai_spans"+local))}
+	tables := []string{CallsHourly + local}
+	if o.Cluster != "" {
+		tables = append(tables, CallsHourly) // the Distributed table
+	}
+	for _, t := range tables {
+		drops := make([]string, len(callsHourlyQuantiles))
+		for i, c := range callsHourlyQuantiles {
+			drops[i] = "DROP COLUMN IF EXISTS " + c.name
+		}
+		out = append(out, fmt.Sprintf("ALTER TABLE %s.%s%s %s", o.Database, t, o.onCluster(), strings.Join(drops, ", ")))
+	}
+	return out
 }
 
 // The latency panels' rollups (migration 15). genai_calls_hourly's
