@@ -3,6 +3,7 @@ package aiopsclickhouse
 import (
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
 )
@@ -114,9 +115,13 @@ type builder struct {
 	// next is the column after the last one written; rows are written
 	// mostly in schema order, so idx rarely needs the name map.
 	next int
-	// arena backs every row's map values: one growing slice instead of an
-	// allocation per row. Rows keep sub-slices; growth leaves them intact.
+	// arena backs every row's map values and lists, chars the text the
+	// builder derives (hex ids, numbers), f32s its nullable floats: chunks
+	// carved row after row instead of an allocation per value. Rows keep
+	// pointing into a chunk when the next one starts.
 	arena []string
+	chars []byte
+	f32s  []float32
 	view  *spanView
 	res   *resourceRow
 	// repaired counts values stored in repaired form, by kind.
@@ -162,6 +167,56 @@ func (b *builder) idx(name string) int {
 	i := b.s.col(name)
 	b.next = i + 1
 	return i
+}
+
+const (
+	arenaChunk = 8 << 10
+	charsChunk = 64 << 10
+)
+
+// reserve makes room for n more strings in the arena and returns where the
+// next value starts.
+func (b *builder) reserve(n int) int {
+	if cap(b.arena)-len(b.arena) < n {
+		b.arena = make([]string, 0, max(arenaChunk, n))
+	}
+	return len(b.arena)
+}
+
+// list carves a []string of n values from the arena.
+func (b *builder) list(n int, at func(i int) string) []string {
+	start := b.reserve(n)
+	for i := 0; i < n; i++ {
+		b.arena = append(b.arena, at(i))
+	}
+	return b.arena[start:len(b.arena):len(b.arena)]
+}
+
+// derive returns as a string the bytes fill appends, written into the
+// chars chunk; fill may append at most limit bytes.
+func (b *builder) derive(limit int, fill func([]byte) []byte) string {
+	if cap(b.chars)-len(b.chars) < limit {
+		b.chars = make([]byte, 0, charsChunk)
+	}
+	room := b.chars[len(b.chars):len(b.chars):cap(b.chars)]
+	out := fill(room)
+	if len(out) == 0 {
+		return ""
+	}
+	if cap(out) != cap(room) { // went past limit: fill allocated
+		return string(out)
+	}
+	b.chars = b.chars[:len(b.chars)+len(out)]
+	return unsafe.String(unsafe.SliceData(out), len(out))
+}
+
+// f32 is a pointer to v that costs no allocation of its own.
+func (b *builder) f32(v float32) *float32 {
+	if len(b.f32s) == cap(b.f32s) {
+		b.f32s = make([]float32, 0, 1024)
+	}
+	b.f32s = append(b.f32s, v)
+	return &b.f32s[len(b.f32s)-1]
 }
 
 // kv closes the map value appended to the arena since start.

@@ -431,7 +431,7 @@ func addMetricRow(b *builder, res pcommon.Resource, r *metricRow, tok string) {
 	b.f64v(c("max"), r.max)
 	add(b, c("bucket_bounds"), r.bounds)
 	add(b, c("bucket_counts"), r.counts)
-	start := len(b.arena)
+	start := b.reserve(2*a.Len() + 4)
 	a.Range(func(k string, v pcommon.Value) bool {
 		if !metricPromoted[k] {
 			b.arena = append(b.arena, b.valid(k), b.valid(b.text(v)))

@@ -153,7 +153,7 @@ func (b *builder) spanView(attrs pcommon.Map) *spanView {
 		b.view = v
 	}
 	clear(v.has)
-	start := len(b.arena)
+	start := b.reserve(2 * attrs.Len())
 	attrs.Range(func(k string, val pcommon.Value) bool {
 		i, ok := slotOf[k]
 		if ok {
@@ -221,8 +221,15 @@ var valueLimits = anyvalue.Default
 // valueLimits.MaxDepth becomes a placeholder naming its digest, text over
 // valueLimits.MaxBytes is cut, and both are counted as repairs.
 func (b *builder) text(v pcommon.Value) string {
-	if v.Type() == pcommon.ValueTypeStr {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
 		return v.Str()
+	case pcommon.ValueTypeInt:
+		return b.derive(20, func(out []byte) []byte { return strconv.AppendInt(out, v.Int(), 10) })
+	case pcommon.ValueTypeDouble:
+		return b.derive(32, func(out []byte) []byte { return appendDouble(out, v.Double()) })
+	case pcommon.ValueTypeBool:
+		return strconv.FormatBool(v.Bool())
 	}
 	s, changed := anyvalue.String(v, valueLimits)
 	if changed {
@@ -233,6 +240,30 @@ func (b *builder) text(v pcommon.Value) string {
 		}
 	}
 	return s
+}
+
+// appendDouble writes f as pcommon's Value.AsString does (ES6 number to
+// string: %g-like, exponent cut-offs 1e-6 and 1e21, no exponent padding).
+func appendDouble(out []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(out, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(out, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(out, "-Infinity"...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(out)
+	out = strconv.AppendFloat(out, f, format, -1, 64)
+	if n := len(out); format == 'e' && n-start >= 4 && out[n-4] == 'e' && out[n-3] == '-' && out[n-2] == '0' {
+		out[n-2] = out[n-1] // e-09 is written e-9
+		out = out[:n-1]
+	}
+	return out
 }
 
 // who is the attribution shared by a span's rows.
@@ -296,9 +327,9 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 	}
 	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
-	b.str(c("trace_id"), idHex(tid[:], tid.IsEmpty()))
-	b.str(c("span_id"), idHex(sid[:], sid.IsEmpty()))
-	b.str(c("parent_span_id"), idHex(pid[:], pid.IsEmpty()))
+	b.str(c("trace_id"), b.idHex(tid[:], tid.IsEmpty()))
+	b.str(c("span_id"), b.idHex(sid[:], sid.IsEmpty()))
+	b.str(c("parent_span_id"), b.idHex(pid[:], pid.IsEmpty()))
 	b.str(c("span_name"), span.Name())
 	b.u64v(c("duration_ns"), duration(span))
 	b.str(c("status_code"), span.Status().Code().String())
@@ -333,8 +364,8 @@ func addGenAISpan(b *builder, res pcommon.Resource, span ptrace.Span, token stri
 		docs = math.MaxUint32
 	}
 	b.u32v(c("retrieval_docs"), uint32(docs))
-	b.f32v(c("retrieval_top_score"), float32Of(v, kRetrievalTopScore))
-	b.f32v(c("retrieval_min_score"), float32Of(v, kRetrievalMinScore))
+	b.f32v(c("retrieval_top_score"), float32Of(b, v, kRetrievalTopScore))
+	b.f32v(c("retrieval_min_score"), float32Of(b, v, kRetrievalMinScore))
 
 	b.u64v(c("input_tokens"), countOf(b, v, kInputTokens))
 	b.u64v(c("output_tokens"), countOf(b, v, kOutputTokens))
@@ -381,9 +412,9 @@ func addSpan(b *builder, res pcommon.Resource, span ptrace.Span, token string) {
 	w := attribution(b, attrs, res.Attributes())
 	b.timev(c("timestamp"), span.StartTimestamp().AsTime())
 	tid, sid, pid := span.TraceID(), span.SpanID(), span.ParentSpanID()
-	b.str(c("trace_id"), idHex(tid[:], tid.IsEmpty()))
-	b.str(c("span_id"), idHex(sid[:], sid.IsEmpty()))
-	b.str(c("parent_span_id"), idHex(pid[:], pid.IsEmpty()))
+	b.str(c("trace_id"), b.idHex(tid[:], tid.IsEmpty()))
+	b.str(c("span_id"), b.idHex(sid[:], sid.IsEmpty()))
+	b.str(c("parent_span_id"), b.idHex(pid[:], pid.IsEmpty()))
 	b.str(c("service_name"), w.service)
 	b.str(c("workload"), w.workload)
 	b.str(c("span_name"), span.Name())
@@ -419,8 +450,8 @@ func addEvent(b *builder, e eventRow, token string) {
 	c := b.idx
 	a := e.attrs
 	b.timev(c("timestamp"), e.ts.AsTime())
-	b.str(c("trace_id"), idHex(e.traceID[:], e.traceID.IsEmpty()))
-	b.str(c("span_id"), idHex(e.spanID[:], e.spanID.IsEmpty()))
+	b.str(c("trace_id"), b.idHex(e.traceID[:], e.traceID.IsEmpty()))
+	b.str(c("span_id"), b.idHex(e.spanID[:], e.spanID.IsEmpty()))
 	b.str(c("response_id"), get(b, a, genai.ResponseID))
 	b.str(c("service_name"), e.who.service)
 	b.str(c("workload"), e.who.workload)
@@ -525,18 +556,14 @@ func strSliceOf(b *builder, sv *spanView, k attrKey) []string {
 		return []string{}
 	}
 	if v.Type() != pcommon.ValueTypeSlice {
-		return []string{b.valid(b.text(v))}
+		return b.list(1, func(int) string { return b.valid(b.text(v)) })
 	}
 	s := v.Slice()
-	out := make([]string, s.Len())
-	for i := range out {
-		out[i] = b.valid(b.text(s.At(i)))
-	}
-	return out
+	return b.list(s.Len(), func(i int) string { return b.valid(b.text(s.At(i))) })
 }
 
 func flatten(b *builder, m pcommon.Map, skip map[string]bool) chstore.KV {
-	start := len(b.arena)
+	start := b.reserve(2 * m.Len())
 	m.Range(func(k string, v pcommon.Value) bool {
 		if !skip[k] {
 			b.arena = append(b.arena, b.valid(k), b.valid(b.text(v)))
@@ -561,7 +588,7 @@ func boolOf(sv *spanView, k attrKey) bool {
 	return false
 }
 
-func float32Of(sv *spanView, k attrKey) *float32 {
+func float32Of(b *builder, sv *spanView, k attrKey) *float32 {
 	v, ok := sv.value(k)
 	if !ok {
 		return nil
@@ -570,8 +597,7 @@ func float32Of(sv *spanView, k attrKey) *float32 {
 	if !ok {
 		return nil
 	}
-	f32 := float32(f)
-	return &f32
+	return b.f32(float32(f))
 }
 
 func float64Ptr(m pcommon.Map, keys ...string) *float64 {
@@ -591,10 +617,9 @@ func float64Ptr(m pcommon.Map, keys ...string) *float64 {
 	return nil
 }
 
-func idHex(b []byte, empty bool) string {
+func (b *builder) idHex(id []byte, empty bool) string {
 	if empty {
 		return ""
 	}
-	var out [32]byte
-	return string(hex.AppendEncode(out[:0], b))
+	return b.derive(2*len(id), func(out []byte) []byte { return hex.AppendEncode(out, id) })
 }
