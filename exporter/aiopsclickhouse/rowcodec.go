@@ -348,18 +348,32 @@ func (d *decoder) fixed(n int) []byte {
 	return zeros[:n]
 }
 
-// strings reads one row's []string into the column's backing array.
-func (d *decoder) strings(arena *[]string) []string {
-	n := d.count()
-	if len(*arena)+n > cap(*arena) {
-		d.fail("array longer than its column said")
-		return nil
+// each reads n values of a fixed-size column.
+func each[T any](n int, read func() T) colData {
+	c := make([]T, n)
+	for i := range c {
+		c[i] = read()
 	}
-	start := len(*arena)
-	for i := 0; i < n; i++ {
-		*arena = append(*arena, d.str())
+	return &vals[T]{v: c}
+}
+
+// lists reads n rows of a slice column into one backing array, whose size
+// the column states first.
+func lists[L ~[]E, E any](d *decoder, n int, read func() E) colData {
+	c, arena := make([]L, n), make([]E, 0, d.count())
+	for i := range c {
+		m := d.count()
+		if len(arena)+m > cap(arena) {
+			d.fail("array longer than its column said")
+			break
+		}
+		start := len(arena)
+		for j := 0; j < m; j++ {
+			arena = append(arena, read())
+		}
+		c[i] = L(arena[start:len(arena):len(arena)])
 	}
-	return (*arena)[start:len(*arena):len(*arena)]
+	return &vals[L]{v: c}
 }
 
 // builder reads rows into s's columns by name. Columns the record lacks are
@@ -394,108 +408,52 @@ func (d *decoder) column(typ string, n int) colData {
 	}
 	switch typ {
 	case "String", "LowCardinality(String)":
-		c := make([]string, n)
-		for i := range c {
-			c[i] = d.str()
-		}
-		return &vals[string]{v: c}
+		return each(n, d.str)
 	case "UInt64":
-		c := make([]uint64, n)
-		for i := range c {
-			c[i] = d.u64()
-		}
-		return &vals[uint64]{v: c}
+		return each(n, d.u64)
 	case "Decimal(18, 12)":
-		c := make([]int64, n)
-		for i := range c {
-			c[i] = int64(d.u64())
-		}
-		return &vals[int64]{v: c}
+		return each(n, func() int64 { return int64(d.u64()) })
 	case "UInt32":
-		c := make([]uint32, n)
-		for i := range c {
-			c[i] = d.u32()
-		}
-		return &vals[uint32]{v: c}
+		return each(n, d.u32)
 	case "UInt16":
-		c := make([]uint16, n)
-		for i := range c {
-			c[i] = d.u16()
-		}
-		return &vals[uint16]{v: c}
+		return each(n, d.u16)
 	case "Bool":
-		c := make([]bool, n)
-		for i := range c {
-			c[i] = d.u8() == 1
-		}
-		return &vals[bool]{v: c}
-	case "Nullable(Float32)":
-		c, backing := make([]*float32, n), make([]float32, n)
-		for i := range c {
-			if d.u8() == 1 {
-				backing[i] = math.Float32frombits(d.u32())
-				c[i] = &backing[i]
-			}
-		}
-		return &vals[*float32]{v: c}
-	case "Nullable(Float64)":
-		c, backing := make([]*float64, n), make([]float64, n)
-		for i := range c {
-			if d.u8() == 1 {
-				backing[i] = math.Float64frombits(d.u64())
-				c[i] = &backing[i]
-			}
-		}
-		return &vals[*float64]{v: c}
-	case "Array(LowCardinality(String))":
-		c, arena := make([][]string, n), make([]string, 0, d.count())
-		for i := range c {
-			c[i] = d.strings(&arena)
-		}
-		return &vals[[]string]{v: c}
-	case "Map(LowCardinality(String), String)":
-		c, arena := make([]chstore.KV, n), make([]string, 0, d.count())
-		for i := range c {
-			c[i] = d.strings(&arena)
-		}
-		return &vals[chstore.KV]{v: c}
-	case "Array(Float64)":
-		c, arena := make([][]float64, n), make([]float64, 0, d.count())
-		for i := range c {
-			m := d.count()
-			if len(arena)+m > cap(arena) {
-				d.fail("array longer than its column said")
-				break
-			}
-			start := len(arena)
-			for j := 0; j < m; j++ {
-				arena = append(arena, math.Float64frombits(d.u64()))
-			}
-			c[i] = arena[start:len(arena):len(arena)]
-		}
-		return &vals[[]float64]{v: c}
-	case "Array(UInt64)":
-		c, arena := make([][]uint64, n), make([]uint64, 0, d.count())
-		for i := range c {
-			m := d.count()
-			if len(arena)+m > cap(arena) {
-				d.fail("array longer than its column said")
-				break
-			}
-			start := len(arena)
-			for j := 0; j < m; j++ {
-				arena = append(arena, d.u64())
-			}
-			c[i] = arena[start:len(arena):len(arena)]
-		}
-		return &vals[[]uint64]{v: c}
+		return each(n, func() bool { return d.u8() == 1 })
 	case "DateTime64(9)":
-		c := make([]time.Time, n)
-		for i := range c {
+		return each(n, func() time.Time {
 			sec := int64(d.u64())
-			c[i] = time.Unix(sec, int64(d.u32())).UTC()
-		}
-		return &vals[time.Time]{v: c}
+			return time.Unix(sec, int64(d.u32())).UTC()
+		})
+	case "Nullable(Float32)":
+		backing := make([]float32, n)
+		return each(n, func() *float32 {
+			if d.u8() != 1 {
+				return nil
+			}
+			backing[0] = math.Float32frombits(d.u32())
+			p := &backing[0]
+			backing = backing[1:]
+			return p
+		})
+	case "Nullable(Float64)":
+		backing := make([]float64, n)
+		return each(n, func() *float64 {
+			if d.u8() != 1 {
+				return nil
+			}
+			backing[0] = math.Float64frombits(d.u64())
+			p := &backing[0]
+			backing = backing[1:]
+			return p
+		})
+	case "Array(LowCardinality(String))":
+		return lists[[]string](d, n, d.str)
+	case "Map(LowCardinality(String), String)":
+		return lists[chstore.KV](d, n, d.str)
+	case "Array(Float64)":
+		return lists[[]float64](d, n, func() float64 { return math.Float64frombits(d.u64()) })
+	case "Array(UInt64)":
+		return lists[[]uint64](d, n, d.u64)
 	}
 	d.fail("unknown column type " + typ)
 	return newColumn("String", 0)
