@@ -165,28 +165,6 @@ func (e *chExporter) pushRequest(ctx context.Context, r xexporterhelper.Request)
 	})
 }
 
-// traces is the batch as it arrived, for a dead-letter file: the resources
-// of the requests in only, or all when only is nil.
-func (r *tracesRequest) traces(only map[string]bool) (ptrace.Traces, error) {
-	out := ptrace.NewTraces()
-	for _, p := range r.parts {
-		td, err := p.traces()
-		if err != nil {
-			return out, fmt.Errorf("decode the queued request for the dead-letter file: %w", err)
-		}
-		rss := td.ResourceSpans()
-		if rss.Len() != len(p.res) {
-			return out, fmt.Errorf("queued request has %d resources, its rows %d", rss.Len(), len(p.res))
-		}
-		for i := 0; i < rss.Len(); i++ {
-			if only == nil || only[p.res[i].token] {
-				rss.At(i).CopyTo(out.ResourceSpans().AppendEmpty())
-			}
-		}
-	}
-	return out, nil
-}
-
 func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	e.exports("logs")
 	rls := ld.ResourceLogs()

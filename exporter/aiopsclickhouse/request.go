@@ -3,6 +3,7 @@ package aiopsclickhouse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash"
 	"hash/fnv"
 
@@ -153,6 +154,28 @@ func (p *spanRows) traces() (ptrace.Traces, error) {
 		return ptrace.NewTraces(), err
 	}
 	return (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(raw)
+}
+
+// traces is the batch as it arrived, for a dead-letter file: the resources
+// of the requests in only, or all when only is nil.
+func (r *tracesRequest) traces(only map[string]bool) (ptrace.Traces, error) {
+	out := ptrace.NewTraces()
+	for _, p := range r.parts {
+		td, err := p.traces()
+		if err != nil {
+			return out, fmt.Errorf("decode the queued request for the dead-letter file: %w", err)
+		}
+		rss := td.ResourceSpans()
+		if rss.Len() != len(p.res) {
+			return out, fmt.Errorf("queued request has %d resources, its rows %d", rss.Len(), len(p.res))
+		}
+		for i := 0; i < rss.Len(); i++ {
+			if only == nil || only[p.res[i].token] {
+				rss.At(i).CopyTo(out.ResourceSpans().AppendEmpty())
+			}
+		}
+	}
+	return out, nil
 }
 
 // batchRows gathers the parts' rows into one builder per table, leaving out
