@@ -35,11 +35,20 @@ func (d *deadLetter) writeLogs(ld plog.Logs, cause error) (string, error) {
 	return d.write("logs", b, cause)
 }
 
+// writeRecord keeps a queue record the exporter cannot read, byte for byte.
+func (d *deadLetter) writeRecord(signal string, record []byte, cause error) (string, error) {
+	return d.writeFile(signal+".queue-record", record, cause)
+}
+
 func (d *deadLetter) write(signal string, body []byte, cause error) (string, error) {
+	return d.writeFile(signal+".otlp.json", body, cause)
+}
+
+func (d *deadLetter) writeFile(suffix string, body []byte, cause error) (string, error) {
 	if err := os.MkdirAll(d.dir, 0o750); err != nil {
 		return "", err
 	}
-	name := fmt.Sprintf("%s-%d-%d.%s.otlp.json", time.Now().UTC().Format("20060102T150405"), os.Getpid(), d.seq.Add(1), signal)
+	name := fmt.Sprintf("%s-%d-%d.%s", time.Now().UTC().Format("20060102T150405"), os.Getpid(), d.seq.Add(1), suffix)
 	path := filepath.Join(d.dir, name)
 	// Written under a temporary name and renamed, so a reader never sees half a file.
 	tmp := path + ".tmp"

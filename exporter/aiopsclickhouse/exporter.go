@@ -143,6 +143,7 @@ func (e *chExporter) pushRequest(ctx context.Context, r xexporterhelper.Request)
 	if !ok {
 		return consumererror.NewPermanent(fmt.Errorf("aiops_clickhouse: unexpected request %T", r))
 	}
+	e.keepUnreadable(ctx, req)
 	gen, evs, other, toks, repeated, notStored := batchRows(req.parts)
 	e.pending.begin("traces", toks, e.now())
 	st, err := e.current()
@@ -163,6 +164,25 @@ func (e *chExporter) pushRequest(ctx context.Context, r xexporterhelper.Request)
 		path, err := e.dlq.writeTraces(td, cause)
 		return path, td.SpanCount(), err
 	})
+}
+
+// keepUnreadable writes the queue records of req that did not read to the
+// dead-letter directory, once: they leave the request, which goes on with
+// the rest. A record whose file cannot be written is counted and logged as
+// lost by deadLettered; retrying could not read it either.
+func (e *chExporter) keepUnreadable(ctx context.Context, req *tracesRequest) {
+	kept := req.parts[:0]
+	for _, p := range req.parts {
+		if p.readErr == nil {
+			kept = append(kept, p)
+			continue
+		}
+		_ = e.deadLettered(ctx, "traces", "unreadable_queue_record", p.readErr, func(cause error) (string, int, error) {
+			path, err := e.dlq.writeRecord("traces", p.record, cause)
+			return path, p.spans, err
+		})
+	}
+	req.parts = kept
 }
 
 func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {

@@ -26,6 +26,10 @@ type spanRows struct {
 	// encodes it, then its OTLP bytes, s2-compressed.
 	td   ptrace.Traces
 	otlp []byte
+	// A queue record that did not read, and why: it has no rows and goes
+	// to the dead-letter directory as it is.
+	record  []byte
+	readErr error
 }
 
 // resourceSeg is one resource's share of the rows: its request token, the
@@ -54,6 +58,10 @@ func (r *tracesRequest) ItemsCount() int { return r.items }
 func (r *tracesRequest) BytesSize() int {
 	if r.bytes == 0 {
 		for _, p := range r.parts {
+			if p.readErr != nil {
+				r.bytes += len(p.record)
+				continue
+			}
 			r.bytes += p.encodedSize()
 		}
 	}

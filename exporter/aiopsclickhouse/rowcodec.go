@@ -60,17 +60,22 @@ func (c tracesEncoding) Marshal(_ context.Context, req xexporterhelper.Request) 
 
 // Unmarshal reads a record. Strings point into b, which the queue hands
 // over and does not reuse, so a row costs no allocation of its own.
+//
+// It never fails: the queue would drop a record it cannot unmarshal, with
+// a debug log. A record that does not read (damaged, or written by a newer
+// release) becomes a request that the push keeps in the dead-letter
+// directory as it is.
 func (c tracesEncoding) Unmarshal(b []byte) (context.Context, xexporterhelper.Request, error) {
 	if !bytes.HasPrefix(b, rowsMagic) {
 		ctx, td, err := pdatareq.UnmarshalTraces(b)
 		if err != nil {
-			return context.Background(), nil, fmt.Errorf("queued record is neither rows nor OTLP traces: %w", err)
+			return context.Background(), unreadable(b, 0, fmt.Errorf("queued record is neither rows nor OTLP traces: %w", err)), nil
 		}
 		req, err := c.e.convertTraces(ctx, td)
 		return ctx, req, err
 	}
 	d := &decoder{b: b, pos: len(rowsMagic)}
-	r := &tracesRequest{items: d.count()}
+	r := &tracesRequest{items: d.number()}
 	parts := d.count()
 	for i := 0; i < parts && d.err == nil; i++ {
 		r.parts = append(r.parts, d.spanRows())
@@ -79,9 +84,15 @@ func (c tracesEncoding) Unmarshal(b []byte) (context.Context, xexporterhelper.Re
 		d.fail("trailing bytes")
 	}
 	if d.err != nil {
-		return context.Background(), nil, fmt.Errorf("queued traces record: %w", d.err)
+		return context.Background(), unreadable(b, r.items, fmt.Errorf("queued traces record: %w", d.err)), nil
 	}
 	return context.Background(), r, nil
+}
+
+// unreadable is a request for a record that does not read; items is what
+// its header says, so the queue's size accounting stays right.
+func unreadable(record []byte, items int, err error) *tracesRequest {
+	return &tracesRequest{items: items, parts: []*spanRows{{record: record, readErr: err, spans: items}}}
 }
 
 func (p *spanRows) encode(out, otlp []byte) []byte {
@@ -116,13 +127,13 @@ func (p *spanRows) encodedSize() int {
 }
 
 func (d *decoder) spanRows() *spanRows {
-	p := &spanRows{spans: d.count()}
+	p := &spanRows{spans: d.number()}
 	p.res = make([]resourceSeg, d.count())
 	for i := range p.res {
 		s := &p.res[i]
 		s.token = d.str()
 		copy(s.key[:], d.take(16))
-		s.gen, s.evs, s.other, s.spans, s.notStored = d.count(), d.count(), d.count(), d.count(), d.count()
+		s.gen, s.evs, s.other, s.spans, s.notStored = d.count(), d.count(), d.count(), d.number(), d.number()
 	}
 	p.gen, p.evs, p.other = d.builder(genaiSpansSchema), d.builder(genaiEventsSchema), d.builder(spansSchema)
 	p.otlp = d.take(d.count())
@@ -312,6 +323,10 @@ func (d *decoder) count() int {
 	}
 	return int(v)
 }
+
+// number is a count of things the record does not hold (spans not stored,
+// the request's items), bounded to stay an int.
+func (d *decoder) number() int { return int(min(d.uvarint(), math.MaxInt32)) }
 
 func (d *decoder) take(n int) []byte {
 	if d.err != nil {

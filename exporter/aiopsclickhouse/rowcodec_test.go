@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	chproto "github.com/ClickHouse/ch-go/proto"
@@ -192,16 +195,41 @@ func TestQueuedOTLPFromEarlierReleasesIsConverted(t *testing.T) {
 	}
 }
 
-// A damaged record is an error, never a panic or a huge allocation.
-func TestDamagedQueuedRecordsAreErrors(t *testing.T) {
+// A damaged record never panics nor allocates wildly, and never fails: the
+// queue would drop it. It becomes a request that keeps the record.
+func TestDamagedQueuedRecordsAreKept(t *testing.T) {
 	e := newCodecExporter(t)
 	req, _ := e.convertTraces(context.Background(), queuedTraces())
 	enc := tracesEncoding{e}
 	b, _ := enc.Marshal(context.Background(), req)
-	for n := len(rowsMagic); n < len(b); n += 1 + n/50 {
-		if _, _, err := enc.Unmarshal(append([]byte(nil), b[:n]...)); err == nil {
-			t.Fatalf("a record cut at %d of %d bytes decoded", n, len(b))
+	unread := func(c []byte) *spanRows {
+		t.Helper()
+		_, got, err := enc.Unmarshal(c)
+		if err != nil {
+			t.Fatalf("Unmarshal failed: %v", err)
 		}
+		r := got.(*tracesRequest)
+		for _, p := range r.parts {
+			if p.readErr != nil {
+				if !bytes.Equal(p.record, c) {
+					t.Fatal("an unreadable record is not kept as it is")
+				}
+				return p
+			}
+		}
+		return nil
+	}
+	for n := len(rowsMagic); n < len(b); n += 1 + n/50 {
+		p := unread(append([]byte(nil), b[:n]...))
+		if p == nil {
+			t.Fatalf("a record cut at %d of %d bytes read as rows", n, len(b))
+		}
+		if n > len(rowsMagic)+4 && p.spans != req.ItemsCount() {
+			t.Fatalf("cut at %d: %d items, want the header's %d", n, p.spans, req.ItemsCount())
+		}
+	}
+	if unread([]byte("neither rows nor OTLP")) == nil {
+		t.Fatal("garbage read as a request")
 	}
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < 2000; i++ {
@@ -209,7 +237,52 @@ func TestDamagedQueuedRecordsAreErrors(t *testing.T) {
 		for j := 0; j < 1+rng.Intn(4); j++ {
 			c[len(rowsMagic)+rng.Intn(len(c)-len(rowsMagic))] = byte(rng.Intn(256))
 		}
-		enc.Unmarshal(c) // must return, whatever it says
+		unread(c) // must return, whatever it reads
+	}
+}
+
+// A batch holding an unreadable record stores the readable requests and
+// keeps the record, byte for byte, in the dead-letter directory.
+func TestUnreadableRecordGoesToTheDeadLetterDirectory(t *testing.T) {
+	cfg := testConfig("unreadable_record")
+	cfg.DeadLetterDir = t.TempDir()
+	e, err := newExporter(cfg, benchSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.start(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer e.shutdown(ctx)
+	good, _ := e.convertTraces(ctx, benchTraces(7, 25))
+	enc := tracesEncoding{e}
+	rec, _ := enc.Marshal(ctx, good)
+	damaged := append([]byte(nil), rec[:len(rec)/2]...)
+	_, bad, _ := enc.Unmarshal(damaged)
+	merged, err := good.MergeSplit(ctx, 0, exporterhelper.RequestSizerTypeItems, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pushRequest(ctx, merged[0]); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	st, _ := e.current()
+	r, err := st.Query(ctx, "SELECT count() FROM unreadable_record.genai_spans")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Data[0][0].(uint64); got != 25 {
+		t.Errorf("stored %d spans, want the readable request's 25", got)
+	}
+	files, _ := filepath.Glob(filepath.Join(cfg.DeadLetterDir, "*.traces.queue-record"))
+	if len(files) != 1 {
+		t.Fatalf("dead-letter files %v", files)
+	}
+	kept, _ := os.ReadFile(files[0])
+	reason, _ := os.ReadFile(files[0] + ".error.txt")
+	if !bytes.Equal(kept, damaged) || !strings.Contains(string(reason), "queued traces record") {
+		t.Errorf("kept %d bytes (want %d), reason %q", len(kept), len(damaged), reason)
 	}
 }
 
