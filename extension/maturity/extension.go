@@ -406,6 +406,14 @@ func (e *maturityExtension) runOnce(ctx context.Context) (*scoring.Report, error
 	return e.runLocked(ctx)
 }
 
+// windowStart is the start (00:00 UTC) of the day window before now. The
+// scoring reads whole past days from the rollups and day facts and a cut
+// day from the raw rows; started mid-day, every run would read a whole
+// old day's rows again.
+func windowStart(now time.Time, window time.Duration) time.Time {
+	return now.Add(-window).UTC().Truncate(24 * time.Hour)
+}
+
 // runLocked is runOnce with runMu held.
 func (e *maturityExtension) runLocked(ctx context.Context) (*scoring.Report, error) {
 	if isNil(e.store) {
@@ -414,7 +422,7 @@ func (e *maturityExtension) runLocked(ctx context.Context) (*scoring.Report, err
 	start := time.Now()
 	now := start.UTC()
 	rep, err := scoring.Score(ctx, e.store, scoring.Options{
-		Database: e.cfg.Database, From: now.Add(-e.cfg.Window), To: now, Workloads: e.cfg.Workloads,
+		Database: e.cfg.Database, From: windowStart(now, e.cfg.Window), To: now, Workloads: e.cfg.Workloads,
 		Registry: e.registry, Rubrics: e.rubrics, History: true,
 		RunID: "ext-" + now.Format("20060102T150405.000"),
 	})

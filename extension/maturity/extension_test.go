@@ -297,3 +297,23 @@ func TestDependsOnItsAuthenticator(t *testing.T) {
 		t.Fatalf("dependencies %v", d)
 	}
 }
+
+// The window starts on a day boundary, at or before now − window, so no
+// run reads a cut day of old rows.
+func TestWindowStartsOnAWholeDay(t *testing.T) {
+	for _, c := range []struct{ now, want string }{
+		{"2026-12-06T07:30:00Z", "2026-11-06T00:00:00Z"},
+		{"2026-12-06T00:00:00Z", "2026-11-06T00:00:00Z"},
+		{"2026-12-06T23:59:59Z", "2026-11-06T00:00:00Z"},
+	} {
+		now, _ := time.Parse(time.RFC3339, c.now)
+		if got := windowStart(now, 30*24*time.Hour).Format(time.RFC3339); got != c.want {
+			t.Errorf("window of 30 d before %s starts %s, want %s", c.now, got, c.want)
+		}
+	}
+	// In another zone the day is still the UTC day.
+	now := time.Date(2026, 12, 6, 1, 0, 0, 0, time.FixedZone("UTC+3", 3*3600)) // 22:00 UTC the day before
+	if got := windowStart(now, 24*time.Hour).Format(time.RFC3339); got != "2026-12-04T00:00:00Z" {
+		t.Errorf("one day before 2026-12-05T22:00Z starts %s, want 2026-12-04T00:00:00Z", got)
+	}
+}
