@@ -33,6 +33,16 @@ func (c tracesEncoding) Marshal(_ context.Context, req xexporterhelper.Request) 
 	if !ok {
 		return nil, fmt.Errorf("aiops_clickhouse: cannot queue a %T", req)
 	}
+	// A record that did not read is re-queued as it is (the queue re-offers
+	// the records it had not dispatched when it starts).
+	for _, p := range r.parts {
+		if p.readErr != nil {
+			if len(r.parts) != 1 {
+				return nil, errors.New("aiops_clickhouse: a merged batch is never queued again")
+			}
+			return p.record, nil
+		}
+	}
 	// The OTLP copies first, so the record is allocated once at its size.
 	otlp := make([][]byte, len(r.parts))
 	size := 64
