@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -11,18 +12,25 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// migrateOnly applies the first n migrations, as an older collector did.
+func migrateOnly(t *testing.T, s Store, db string, n int) {
+	t.Helper()
+	all := Migrations
+	Migrations = all[:n]
+	_, err := Migrate(context.Background(), s, SchemaOptions{Database: db}, fmt.Sprintf("collector at %d", n))
+	Migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // An older collector created only the first migrations; a newer one adds the
 // rest at start and leaves the old rows alone.
 func TestNewerCollectorMigratesAnOlderSchema(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
 	all := Migrations
-	Migrations = all[:1]
-	_, err := Migrate(ctx, s, SchemaOptions{Database: "evolve"}, "old collector")
-	Migrations = all
-	if err != nil {
-		t.Fatal(err)
-	}
+	migrateOnly(t, s, "evolve", 1)
 	if err := s.Insert(ctx, spanBatch("evolve", []string{"old-1", "old-2"}), "old"); err != nil {
 		t.Fatal(err)
 	}
@@ -143,13 +151,7 @@ func sameValue(got, want any) bool {
 func TestCallsHourlyLosesItsQuantileStates(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	all := Migrations
-	Migrations = all[:15]
-	_, err := Migrate(ctx, s, SchemaOptions{Database: "calls16"}, "collector at 15")
-	Migrations = all
-	if err != nil {
-		t.Fatal(err)
-	}
+	migrateOnly(t, s, "calls16", 15)
 	columns := func() string {
 		r, err := s.Query(ctx, "SELECT arrayStringConcat(groupArray(name), ',') FROM system.columns WHERE database = 'calls16' AND table = 'genai_calls_hourly'")
 		if err != nil {
