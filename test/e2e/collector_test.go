@@ -129,10 +129,18 @@ func (c *collector) start() {
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
+	// Both receivers must answer: a port that another process happened to
+	// hold once made the gRPC probe pass before this collector listened.
+	listening := func(port int) bool {
+		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.grpc)); err == nil {
-			conn.Close()
+		if listening(c.grpc) && listening(c.http) {
 			return
 		}
 		if time.Now().After(deadline) {
