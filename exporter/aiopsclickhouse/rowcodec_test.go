@@ -15,6 +15,7 @@ import (
 	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
 
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/genai"
 )
 
 // queuedTraces is a request with every column kind: GenAI spans with and
@@ -30,6 +31,10 @@ func queuedTraces() ptrace.Traces {
 	ev := sp.At(2).Events().AppendEmpty()
 	ev.SetName("aiops.policy")
 	ev.Attributes().PutStr("aiops.policy.action", "redact")
+	sp.At(3).Attributes().PutDouble(genai.AIOpsRetrievalTopScore, 0.875) // a Nullable(Float32) value
+	eval := sp.At(3).Events().AppendEmpty()
+	eval.SetName("gen_ai.evaluation.result")
+	eval.Attributes().PutDouble("gen_ai.evaluation.score.value", 0.25) // a Nullable(Float64) value
 	plain := sp.AppendEmpty()
 	plain.SetName("GET /orders")
 	plain.SetTraceID([16]byte{9, 9})
@@ -89,6 +94,21 @@ func TestQueuedRowsRoundTrip(t *testing.T) {
 		if !bytes.Equal(nativeOf(t, pair[0]), nativeOf(t, pair[1])) {
 			t.Errorf("table %s: decoded rows encode differently from the originals", pair[0].s.table)
 		}
+	}
+	// Nullable values come back set where they were set, with their value.
+	var scores []float64
+	for _, v := range pb.gen.cols[genaiSpansSchema.col("retrieval_top_score")].(*vals[*float32]).v {
+		if v != nil {
+			scores = append(scores, float64(*v))
+		}
+	}
+	for _, v := range pb.evs.cols[genaiEventsSchema.col("score_value")].(*vals[*float64]).v {
+		if v != nil {
+			scores = append(scores, *v)
+		}
+	}
+	if len(scores) != 2 || scores[0] != 0.875 || scores[1] != 0.25 {
+		t.Errorf("nullable values after the queue: %v, want [0.875 0.25]", scores)
 	}
 	if pb.gen.repaired["invalid_utf8"] == 0 || pb.gen.repaired["invalid_utf8"] != po.gen.repaired["invalid_utf8"] {
 		t.Errorf("repair counts after the queue: %v, before %v", pb.gen.repaired, po.gen.repaired)
