@@ -382,6 +382,19 @@ func each[T any](n int, read func() T) colData {
 	return &vals[T]{v: c}
 }
 
+// nullables reads n rows of a Nullable column: a flag byte, then the value
+// when set, into one backing array.
+func nullables[T any](d *decoder, n int, read func() T) colData {
+	backing := make([]T, 0, n)
+	return each(n, func() *T {
+		if d.u8() != 1 {
+			return nil
+		}
+		backing = append(backing, read())
+		return &backing[len(backing)-1]
+	})
+}
+
 // lists reads n rows of a slice column into one backing array, whose size
 // the column states first.
 func lists[L ~[]E, E any](d *decoder, n int, read func() E) colData {
@@ -450,27 +463,9 @@ func (d *decoder) column(typ string, n int) colData {
 			return time.Unix(sec, int64(d.u32())).UTC()
 		})
 	case "Nullable(Float32)":
-		backing := make([]float32, n)
-		return each(n, func() *float32 {
-			if d.u8() != 1 {
-				return nil
-			}
-			backing[0] = math.Float32frombits(d.u32())
-			p := &backing[0]
-			backing = backing[1:]
-			return p
-		})
+		return nullables(d, n, func() float32 { return math.Float32frombits(d.u32()) })
 	case "Nullable(Float64)":
-		backing := make([]float64, n)
-		return each(n, func() *float64 {
-			if d.u8() != 1 {
-				return nil
-			}
-			backing[0] = math.Float64frombits(d.u64())
-			p := &backing[0]
-			backing = backing[1:]
-			return p
-		})
+		return nullables(d, n, func() float64 { return math.Float64frombits(d.u64()) })
 	case "Array(LowCardinality(String))":
 		return lists[[]string](d, n, d.str)
 	case "Map(LowCardinality(String), String)":
