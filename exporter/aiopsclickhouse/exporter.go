@@ -144,9 +144,17 @@ func (e *chExporter) pushRequest(ctx context.Context, r xexporterhelper.Request)
 		return consumererror.NewPermanent(fmt.Errorf("aiops_clickhouse: unexpected request %T", r))
 	}
 	e.keepUnreadable(ctx, req)
-	gen, evs, other, toks, repeated, notStored := batchRows(req.parts)
+	rows, toks, repeated, notStored, err := batchRows(req.parts)
 	e.pending.begin("traces", toks, e.now())
-	st, err := e.current()
+	if err != nil {
+		// Checked when the record was read: a record that changed since
+		// cannot be stored by retrying.
+		err = consumererror.NewPermanent(fmt.Errorf("queued traces record: %w", err))
+	}
+	st, stErr := e.current()
+	if err == nil && stErr != nil {
+		err = stErr
+	}
 	if err == nil {
 		if notStored > 0 {
 			e.skipped.Add(ctx, int64(notStored), metric.WithAttributes(attribute.String("reason", "spans_table_disabled")))
@@ -154,7 +162,7 @@ func (e *chExporter) pushRequest(ctx context.Context, r xexporterhelper.Request)
 		if repeated > 0 {
 			e.skipped.Add(ctx, int64(repeated), metric.WithAttributes(attribute.String("reason", "repeated_request")))
 		}
-		err = e.writeAll(ctx, st, &tableRows{s: genaiSpansSchema, b: gen}, &tableRows{s: genaiEventsSchema, b: evs}, &tableRows{s: spansSchema, b: other})
+		err = e.writeAll(ctx, st, &tableRows{s: genaiSpansSchema, b: rows[0]}, &tableRows{s: genaiEventsSchema, b: rows[1]}, &tableRows{s: spansSchema, b: rows[2]})
 	}
 	return e.settle(ctx, "traces", toks, err, func(cause error, only map[string]bool) (string, int, error) {
 		td, err := req.traces(only)

@@ -19,8 +19,11 @@ import (
 // before the sending queue: the queue keeps the rows (see rowcodec.go), so a
 // span is flattened once and never decoded back into pdata to be stored.
 type spanRows struct {
-	res             []resourceSeg // in arrival order; rows are in the same order
+	res []resourceSeg // in arrival order; rows are in the same order
+	// The rows: built from td, or, read back from the queue, the record's
+	// encoded columns (see rowcodec.go), decoded when the batch is written.
 	gen, evs, other *builder
+	cols            []byte
 	spans           int
 	// The request as it arrived, for a dead-letter file: td until the queue
 	// encodes it, then its OTLP bytes, s2-compressed.
@@ -189,41 +192,61 @@ func (r *tracesRequest) traces(only map[string]bool) (ptrace.Traces, error) {
 // batchRows gathers the parts' rows into one builder per table, leaving out
 // resources already seen in the batch. It returns the resources' tokens in
 // order and how many spans were left out as repeats.
-func batchRows(parts []*spanRows) (gen, evs, other *builder, toks []string, repeated, notStored int) {
+func batchRows(parts []*spanRows) (out [3]*builder, toks []string, repeated, notStored int, err error) {
 	rows := [3]int{}
 	for _, p := range parts {
-		rows[0] += p.gen.n
-		rows[1] += p.evs.n
-		rows[2] += p.other.n
+		for _, seg := range p.res {
+			rows[0] += seg.gen
+			rows[1] += seg.evs
+			rows[2] += seg.other
+		}
 	}
-	gen, evs, other = newBuilder(genaiSpansSchema, rows[0]), newBuilder(genaiEventsSchema, rows[1]), newBuilder(spansSchema, rows[2])
+	for i, s := range tableSchemas {
+		out[i] = newBuilder(s, rows[i])
+	}
 	seen := map[[16]byte]bool{}
 	for _, p := range parts {
-		at := [3]int{}
-		kept := false
-		for _, seg := range p.res {
+		kept := make([]bool, len(p.res))
+		all, any := true, false
+		for i, seg := range p.res {
 			toks = append(toks, seg.token)
 			if seen[seg.key] {
 				repeated += seg.spans
-			} else {
-				seen[seg.key] = true
-				kept = true
-				notStored += seg.notStored
-				gen.appendRows(p.gen, at[0], at[0]+seg.gen)
-				evs.appendRows(p.evs, at[1], at[1]+seg.evs)
-				other.appendRows(p.other, at[2], at[2]+seg.other)
+				all = false
+				continue
+			}
+			seen[seg.key], kept[i], any = true, true, true
+			notStored += seg.notStored
+		}
+		if !any {
+			continue
+		}
+		if all && p.cols != nil {
+			if err := p.decodeInto(out); err != nil {
+				return out, toks, repeated, notStored, err
+			}
+			continue
+		}
+		src, err := p.builders()
+		if err != nil {
+			return out, toks, repeated, notStored, err
+		}
+		at := [3]int{}
+		for i, seg := range p.res {
+			if kept[i] {
+				out[0].appendRows(src[0], at[0], at[0]+seg.gen)
+				out[1].appendRows(src[1], at[1], at[1]+seg.evs)
+				out[2].appendRows(src[2], at[2], at[2]+seg.other)
 			}
 			at[0] += seg.gen
 			at[1] += seg.evs
 			at[2] += seg.other
 		}
-		if kept {
-			for _, pair := range [][2]*builder{{gen, p.gen}, {evs, p.evs}, {other, p.other}} {
-				for kind, c := range pair[1].repaired {
-					pair[0].repaired[kind] += c
-				}
+		for t := range out {
+			for kind, c := range src[t].repaired {
+				out[t].repaired[kind] += c
 			}
 		}
 	}
-	return gen, evs, other, toks, repeated, notStored
+	return out, toks, repeated, notStored, nil
 }

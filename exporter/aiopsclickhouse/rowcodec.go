@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -43,7 +45,8 @@ func (c tracesEncoding) Marshal(_ context.Context, req xexporterhelper.Request) 
 			return p.record, nil
 		}
 	}
-	// The OTLP copies first, so the record is allocated once at its size.
+	// The OTLP copies first, so the record is allocated once at its size;
+	// they are compressed into reused buffers, copied into the record.
 	otlp := make([][]byte, len(r.parts))
 	size := 64
 	for i, p := range r.parts {
@@ -55,9 +58,14 @@ func (c tracesEncoding) Marshal(_ context.Context, req xexporterhelper.Request) 
 			}
 			// Read back only for a dead-letter file: kept small, at the
 			// cheapest compression there is.
-			otlp[i] = s2.Encode(nil, raw)
+			buf := s2Scratch.Get().(*[]byte)
+			defer putScratch(buf)
+			if n := s2.MaxEncodedLen(len(raw)); cap(*buf) < n {
+				*buf = make([]byte, n)
+			}
+			otlp[i] = s2.Encode((*buf)[:cap(*buf)], raw)
 		}
-		size += len(otlp[i]) + p.gen.sizeEstimate() + p.evs.sizeEstimate() + p.other.sizeEstimate()
+		size += len(otlp[i]) + p.rowsSize()
 	}
 	out := append(make([]byte, 0, size), rowsMagic...)
 	out = binary.AppendUvarint(out, uint64(r.items))
@@ -66,6 +74,14 @@ func (c tracesEncoding) Marshal(_ context.Context, req xexporterhelper.Request) 
 		out = p.encode(out, otlp[i])
 	}
 	return out, nil
+}
+
+var s2Scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+func putScratch(b *[]byte) {
+	if cap(*b) <= 8<<20 { // one huge request should not stay pinned
+		s2Scratch.Put(b)
+	}
 }
 
 // Unmarshal reads a record. Strings point into b, which the queue hands
@@ -115,8 +131,12 @@ func (p *spanRows) encode(out, otlp []byte) []byte {
 			out = binary.AppendUvarint(out, uint64(n))
 		}
 	}
-	for _, b := range []*builder{p.gen, p.evs, p.other} {
-		out = b.encode(out)
+	if p.cols != nil {
+		out = append(out, p.cols...)
+	} else {
+		for _, b := range []*builder{p.gen, p.evs, p.other} {
+			out = b.encode(out)
+		}
 	}
 	out = binary.AppendUvarint(out, uint64(len(otlp)))
 	return append(out, otlp...)
@@ -130,10 +150,15 @@ func (p *spanRows) encodedSize() int {
 	for _, s := range p.res {
 		n += len(s.token) + 32
 	}
-	for _, b := range []*builder{p.gen, p.evs, p.other} {
-		n += b.sizeEstimate()
+	return n + p.rowsSize()
+}
+
+// rowsSize is about the encoded size of the rows.
+func (p *spanRows) rowsSize() int {
+	if p.cols != nil {
+		return len(p.cols)
 	}
-	return n
+	return p.gen.sizeEstimate() + p.evs.sizeEstimate() + p.other.sizeEstimate()
 }
 
 func (d *decoder) spanRows() *spanRows {
@@ -145,7 +170,14 @@ func (d *decoder) spanRows() *spanRows {
 		copy(s.key[:], d.take(16))
 		s.gen, s.evs, s.other, s.spans, s.notStored = d.count(), d.count(), d.count(), d.number(), d.number()
 	}
-	p.gen, p.evs, p.other = d.builder(genaiSpansSchema), d.builder(genaiEventsSchema), d.builder(spansSchema)
+	// The columns are only checked here, and decoded straight into the
+	// batch's builders when it is written: a batch waiting in memory holds
+	// its records and nothing decoded from them.
+	start := d.pos
+	for _, s := range tableSchemas {
+		d.rows(s, nil)
+	}
+	p.cols = d.b[start:d.pos:d.pos]
 	p.otlp = d.take(d.count())
 	if p.otlp == nil {
 		p.otlp = []byte{}
@@ -373,108 +405,171 @@ func (d *decoder) fixed(n int) []byte {
 	return zeros[:n]
 }
 
-// each reads n values of a fixed-size column.
-func each[T any](n int, read func() T) colData {
-	c := make([]T, n)
-	for i := range c {
-		c[i] = read()
+// each reads n values of a fixed-size column and appends them to dst, a
+// *vals[T], or drops them when dst is nil.
+func each[T any](n int, dst colData, read func() T) {
+	if dst == nil {
+		for range n {
+			read()
+		}
+		return
 	}
-	return &vals[T]{v: c}
+	c := dst.(*vals[T])
+	c.v = slices.Grow(c.v, n)
+	for range n {
+		c.v = append(c.v, read())
+	}
 }
 
 // nullables reads n rows of a Nullable column: a flag byte, then the value
 // when set, into one backing array.
-func nullables[T any](d *decoder, n int, read func() T) colData {
-	backing := make([]T, 0, n)
-	return each(n, func() *T {
+func nullables[T any](d *decoder, n int, dst colData, read func() T) {
+	var backing []T
+	if dst != nil {
+		backing = make([]T, 0, n)
+	}
+	each(n, dst, func() *T {
 		if d.u8() != 1 {
 			return nil
 		}
-		backing = append(backing, read())
+		v := read()
+		if dst == nil {
+			return nil
+		}
+		backing = append(backing, v)
 		return &backing[len(backing)-1]
 	})
 }
 
 // lists reads n rows of a slice column into one backing array, whose size
 // the column states first.
-func lists[L ~[]E, E any](d *decoder, n int, read func() E) colData {
-	c, arena := make([]L, n), make([]E, 0, d.count())
-	for i := range c {
+func lists[L ~[]E, E any](d *decoder, n int, dst colData, read func() E) {
+	total := d.count()
+	var c *vals[L]
+	var arena []E
+	if dst != nil {
+		c, arena = dst.(*vals[L]), make([]E, 0, total)
+		c.v = slices.Grow(c.v, n)
+	}
+	for used := 0; n > 0; n-- {
 		m := d.count()
-		if len(arena)+m > cap(arena) {
+		if used+m > total {
 			d.fail("array longer than its column said")
-			break
+			return
+		}
+		used += m
+		if c == nil {
+			for range m {
+				read()
+			}
+			continue
 		}
 		start := len(arena)
-		for j := 0; j < m; j++ {
+		for range m {
 			arena = append(arena, read())
 		}
-		c[i] = L(arena[start:len(arena):len(arena)])
+		c.v = append(c.v, L(arena[start:len(arena):len(arena)]))
 	}
-	return &vals[L]{v: c}
 }
 
-// builder reads rows into s's columns by name. Columns the record lacks are
-// zero; columns s lacks, or of another type, are read and dropped.
-func (d *decoder) builder(s *schema) *builder {
+// rows reads one table's rows into dst (of schema s) by column name, or
+// only checks them when dst is nil. Columns the record lacks are zero;
+// columns s lacks, of another type, or named twice are read and dropped.
+func (d *decoder) rows(s *schema, dst *builder) {
 	ncols, n := d.count(), d.count()
-	b := &builder{s: s, n: n, cols: make([]colData, len(s.cols)), repaired: map[string]int{}}
+	filled := make([]bool, len(s.cols))
 	for i := 0; i < ncols && d.err == nil; i++ {
 		name, typ := d.str(), d.str()
-		col := d.column(typ, n)
-		if pos, ok := s.pos[name]; ok && s.cols[pos].Type == typ {
-			b.cols[pos] = col
+		var col colData
+		if pos, ok := s.pos[name]; ok && s.cols[pos].Type == typ && !filled[pos] && dst != nil {
+			col, filled[pos] = dst.cols[pos], true
 		}
-	}
-	for i, c := range b.cols {
-		if c == nil {
-			b.cols[i] = newColumn(s.cols[i].Type, n)
-			b.cols[i].grow(n)
-		}
+		d.column(typ, n, col)
 	}
 	kinds := d.count()
 	for i := 0; i < kinds && d.err == nil; i++ {
-		kind := d.str()
-		b.repaired[kind] += d.count()
+		kind, c := d.str(), d.count()
+		if dst != nil {
+			dst.repaired[kind] += c
+		}
 	}
-	return b
+	if dst == nil || d.err != nil {
+		return
+	}
+	for i, ok := range filled {
+		if !ok {
+			dst.cols[i].grow(n)
+		}
+	}
+	dst.n += n
 }
 
-func (d *decoder) column(typ string, n int) colData {
+// column reads n values of a column of type typ into dst, or drops them
+// when dst is nil.
+func (d *decoder) column(typ string, n int, dst colData) {
 	if d.err != nil {
-		return &vals[string]{}
+		return
 	}
 	switch typ {
 	case "String", "LowCardinality(String)":
-		return each(n, d.str)
+		each(n, dst, d.str)
 	case "UInt64":
-		return each(n, d.u64)
+		each(n, dst, d.u64)
 	case "Decimal(18, 12)":
-		return each(n, func() int64 { return int64(d.u64()) })
+		each(n, dst, func() int64 { return int64(d.u64()) })
 	case "UInt32":
-		return each(n, d.u32)
+		each(n, dst, d.u32)
 	case "UInt16":
-		return each(n, d.u16)
+		each(n, dst, d.u16)
 	case "Bool":
-		return each(n, func() bool { return d.u8() == 1 })
+		each(n, dst, func() bool { return d.u8() == 1 })
 	case "DateTime64(9)":
-		return each(n, func() time.Time {
+		each(n, dst, func() time.Time {
 			sec := int64(d.u64())
 			return time.Unix(sec, int64(d.u32())).UTC()
 		})
 	case "Nullable(Float32)":
-		return nullables(d, n, func() float32 { return math.Float32frombits(d.u32()) })
+		nullables(d, n, dst, func() float32 { return math.Float32frombits(d.u32()) })
 	case "Nullable(Float64)":
-		return nullables(d, n, func() float64 { return math.Float64frombits(d.u64()) })
+		nullables(d, n, dst, func() float64 { return math.Float64frombits(d.u64()) })
 	case "Array(LowCardinality(String))":
-		return lists[[]string](d, n, d.str)
+		lists[[]string](d, n, dst, d.str)
 	case "Map(LowCardinality(String), String)":
-		return lists[chstore.KV](d, n, d.str)
+		lists[chstore.KV](d, n, dst, d.str)
 	case "Array(Float64)":
-		return lists[[]float64](d, n, func() float64 { return math.Float64frombits(d.u64()) })
+		lists[[]float64](d, n, dst, func() float64 { return math.Float64frombits(d.u64()) })
 	case "Array(UInt64)":
-		return lists[[]uint64](d, n, d.u64)
+		lists[[]uint64](d, n, dst, d.u64)
+	default:
+		d.fail("unknown column type " + typ)
 	}
-	d.fail("unknown column type " + typ)
-	return newColumn("String", 0)
+}
+
+// tableSchemas are the tables a part's rows are for, in record order.
+var tableSchemas = [3]*schema{genaiSpansSchema, genaiEventsSchema, spansSchema}
+
+// decodeInto appends a queued part's rows to the batch's builders (one per
+// table, in tableSchemas order).
+func (p *spanRows) decodeInto(dst [3]*builder) error {
+	d := &decoder{b: p.cols}
+	for i, s := range tableSchemas {
+		d.rows(s, dst[i])
+	}
+	if d.err == nil && d.pos != len(d.b) {
+		d.fail("trailing bytes")
+	}
+	return d.err
+}
+
+// builders are the part's rows, one builder per table; a queued part's are
+// decoded anew.
+func (p *spanRows) builders() ([3]*builder, error) {
+	if p.cols == nil {
+		return [3]*builder{p.gen, p.evs, p.other}, nil
+	}
+	var out [3]*builder
+	for i, s := range tableSchemas {
+		out[i] = newBuilder(s, 0)
+	}
+	return out, p.decodeInto(out)
 }

@@ -11,6 +11,7 @@ import (
 
 	chproto "github.com/ClickHouse/ch-go/proto"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
 
@@ -87,22 +88,38 @@ func TestQueuedRowsRoundTrip(t *testing.T) {
 		t.Fatalf("items %d parts %d, want %d and 1", back.ItemsCount(), len(back.parts), td.SpanCount())
 	}
 	po, pb := orig.parts[0], back.parts[0]
-	for i, pair := range [][2]*builder{{po.gen, pb.gen}, {po.evs, pb.evs}, {po.other, pb.other}} {
-		if pair[0].n == 0 {
+	if pb.gen != nil || pb.cols == nil {
+		t.Fatal("a queued part is decoded when read; its columns should wait for the write")
+	}
+	// Both ways a queued part's rows are decoded: into a batch's builders,
+	// and into builders of its own (a batch that repeats a resource).
+	batched, _, _, _, err := batchRows(back.parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := pb.builders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []*builder{po.gen, po.evs, po.other} {
+		if want.n == 0 {
 			t.Fatalf("table %d has no rows: the fixture does not cover it", i)
 		}
-		if !bytes.Equal(nativeOf(t, pair[0]), nativeOf(t, pair[1])) {
-			t.Errorf("table %s: decoded rows encode differently from the originals", pair[0].s.table)
+		for _, got := range []*builder{batched[i], own[i]} {
+			if !bytes.Equal(nativeOf(t, want), nativeOf(t, got)) {
+				t.Errorf("table %s: decoded rows encode differently from the originals", want.s.table)
+			}
 		}
 	}
+	gen, evs := batched[0], batched[1]
 	// Nullable values come back set where they were set, with their value.
 	var scores []float64
-	for _, v := range pb.gen.cols[genaiSpansSchema.col("retrieval_top_score")].(*vals[*float32]).v {
+	for _, v := range gen.cols[genaiSpansSchema.col("retrieval_top_score")].(*vals[*float32]).v {
 		if v != nil {
 			scores = append(scores, float64(*v))
 		}
 	}
-	for _, v := range pb.evs.cols[genaiEventsSchema.col("score_value")].(*vals[*float64]).v {
+	for _, v := range evs.cols[genaiEventsSchema.col("score_value")].(*vals[*float64]).v {
 		if v != nil {
 			scores = append(scores, *v)
 		}
@@ -110,8 +127,13 @@ func TestQueuedRowsRoundTrip(t *testing.T) {
 	if len(scores) != 2 || scores[0] != 0.875 || scores[1] != 0.25 {
 		t.Errorf("nullable values after the queue: %v, want [0.875 0.25]", scores)
 	}
-	if pb.gen.repaired["invalid_utf8"] == 0 || pb.gen.repaired["invalid_utf8"] != po.gen.repaired["invalid_utf8"] {
-		t.Errorf("repair counts after the queue: %v, before %v", pb.gen.repaired, po.gen.repaired)
+	if gen.repaired["invalid_utf8"] == 0 || gen.repaired["invalid_utf8"] != po.gen.repaired["invalid_utf8"] {
+		t.Errorf("repair counts after the queue: %v, before %v", gen.repaired, po.gen.repaired)
+	}
+	// A record read back and queued again (the queue re-offers what it had
+	// not dispatched at start) is the same record.
+	if again, err := enc.Marshal(context.Background(), back); err != nil || !bytes.Equal(again, b) {
+		t.Errorf("a read record queued again differs from the record (%v)", err)
 	}
 	if len(pb.res) != 2 || pb.res[0].token != "tok-a" || pb.res[1].token != "bench-3" || pb.res[0] != po.res[0] || pb.res[1] != po.res[1] {
 		t.Errorf("resources after the queue: %+v, want %+v", pb.res, po.res)
@@ -132,27 +154,39 @@ func TestQueuedRowsRoundTrip(t *testing.T) {
 
 // Merged requests keep each request's rows and resources; a resource a
 // batch carries twice is stored once and counted as a repeat.
+// Requests are merged as they arrived (in a queue without storage) or as
+// read back from the queue's records.
 func TestMergedRequestsSkipRepeatedResources(t *testing.T) {
 	e := newCodecExporter(t)
-	a, _ := e.convertTraces(context.Background(), benchTraces(1, 10))
-	b, _ := e.convertTraces(context.Background(), benchTraces(2, 7))
-	again, _ := e.convertTraces(context.Background(), benchTraces(1, 10))
-	m, err := a.MergeSplit(context.Background(), 0, exporterhelper.RequestSizerTypeItems, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ = m[0].MergeSplit(context.Background(), 0, exporterhelper.RequestSizerTypeItems, again)
-	req := m[0].(*tracesRequest)
-	if req.ItemsCount() != 27 {
-		t.Fatalf("items %d, want 27", req.ItemsCount())
-	}
-	gen, _, _, toks, repeated, _ := batchRows(req.parts)
-	if gen.n != 17 || repeated != 10 || len(toks) != 3 {
-		t.Fatalf("rows %d repeated %d tokens %v; want 17, 10 and three tokens", gen.n, repeated, toks)
-	}
-	ids := gen.strings(gen.s.col("insert_token"))
-	if ids[0] != "bench-1" || ids[9] != "bench-1" || ids[10] != "bench-2" || ids[16] != "bench-2" {
-		t.Errorf("row tokens %v", ids)
+	ctx := context.Background()
+	for _, queued := range []bool{false, true} {
+		request := func(seed, n int) xexporterhelper.Request {
+			r, _ := e.convertTraces(ctx, benchTraces(seed, n))
+			if queued {
+				rec, _ := tracesEncoding{e}.Marshal(ctx, r)
+				_, r, _ = tracesEncoding{e}.Unmarshal(rec)
+			}
+			return r
+		}
+		m, err := request(1, 10).MergeSplit(ctx, 0, exporterhelper.RequestSizerTypeItems, request(2, 7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ = m[0].MergeSplit(ctx, 0, exporterhelper.RequestSizerTypeItems, request(1, 10))
+		req := m[0].(*tracesRequest)
+		if req.ItemsCount() != 27 {
+			t.Fatalf("queued %v: items %d, want 27", queued, req.ItemsCount())
+		}
+		rows, toks, repeated, _, err := batchRows(req.parts)
+		gen := rows[0]
+		if err != nil || gen.n != 17 || repeated != 10 || len(toks) != 3 {
+			t.Fatalf("queued %v: rows %d repeated %d tokens %v (%v); want 17, 10 and three tokens", queued, gen.n, repeated, toks, err)
+		}
+		ids := gen.strings(gen.s.col("insert_token"))
+		if ids[0] != "bench-1" || ids[9] != "bench-1" || ids[10] != "bench-2" || ids[16] != "bench-2" {
+			t.Errorf("queued %v: row tokens %v", queued, ids)
+		}
+		nativeOf(t, gen) // every column has every row
 	}
 }
 
@@ -183,7 +217,8 @@ func TestQueuedRowsSurviveSchemaChanges(t *testing.T) {
 	sid := b.strings(old.pos["span_id"])
 	sid[0], sid[1] = "00000000000000a1", "00000000000000a2"
 	d := &decoder{b: b.encode(nil)}
-	got := d.builder(genaiSpansSchema)
+	got := newBuilder(genaiSpansSchema, 0)
+	d.rows(genaiSpansSchema, got)
 	if d.err != nil || d.pos != len(d.b) {
 		t.Fatalf("decode: %v at %d of %d", d.err, d.pos, len(d.b))
 	}
@@ -235,6 +270,16 @@ func TestDamagedQueuedRecordsAreKept(t *testing.T) {
 					t.Fatal("an unreadable record is not kept as it is")
 				}
 				return p
+			}
+		}
+		// What read is decoded when written, and must decode whole.
+		rows, _, _, _, err := batchRows(r.parts)
+		if err != nil {
+			t.Fatalf("a record that read does not decode: %v", err)
+		}
+		for _, b := range rows {
+			if err := b.batch("db").Validate(); err != nil {
+				t.Fatalf("a record that read decodes to ragged rows: %v", err)
 			}
 		}
 		return nil
@@ -326,7 +371,11 @@ func BenchmarkQueueCodec(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := enc.Unmarshal(buf); err != nil {
+		_, back, err := enc.Unmarshal(buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, _, _, err := batchRows(back.(*tracesRequest).parts); err != nil {
 			b.Fatal(err)
 		}
 	}
