@@ -146,14 +146,13 @@ func (e *chExporter) pushRequest(ctx context.Context, r xexporterhelper.Request)
 	e.keepUnreadable(ctx, req)
 	rows, toks, repeated, notStored, err := batchRows(req.parts)
 	e.pending.begin("traces", toks, e.now())
+	var st chstore.Store
 	if err != nil {
 		// Checked when the record was read: a record that changed since
 		// cannot be stored by retrying.
 		err = consumererror.NewPermanent(fmt.Errorf("queued traces record: %w", err))
-	}
-	st, stErr := e.current()
-	if err == nil && stErr != nil {
-		err = stErr
+	} else {
+		st, err = e.current()
 	}
 	if err == nil {
 		if notStored > 0 {

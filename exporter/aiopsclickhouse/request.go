@@ -207,7 +207,7 @@ func batchRows(parts []*spanRows) (out [3]*builder, toks []string, repeated, not
 	seen := map[[16]byte]bool{}
 	for _, p := range parts {
 		kept := make([]bool, len(p.res))
-		all, any := true, false
+		all, some := true, false
 		for i, seg := range p.res {
 			toks = append(toks, seg.token)
 			if seen[seg.key] {
@@ -215,10 +215,10 @@ func batchRows(parts []*spanRows) (out [3]*builder, toks []string, repeated, not
 				all = false
 				continue
 			}
-			seen[seg.key], kept[i], any = true, true, true
+			seen[seg.key], kept[i], some = true, true, true
 			notStored += seg.notStored
 		}
-		if !any {
+		if !some {
 			continue
 		}
 		if all && p.cols != nil {
