@@ -85,7 +85,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.load.memLimit, "gomemlimit", "", "GOMEMLIMIT for the collectors (empty: none; the collector then derives its soft limit from memory_limiter)")
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds of load runs, every other one in reverse order")
 	flag.StringVar(&o.encBenchtime, "enc-benchtime", "2s", "benchtime of each encoding benchmark run")
-	flag.IntVar(&o.encCount, "enc-count", 3, "encoding benchmark runs per tree (the median is kept)")
+	flag.IntVar(&o.encCount, "enc-count", 5, "encoding benchmark runs per tree (the median is kept: two disturbed runs of five do not move it)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", flag.Args())
