@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -29,10 +28,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/otelcol-aiops/otelcol-aiops/exporter/aiopsclickhouse/internal/metadata"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/telemetrytest"
 )
 
 // statusHost records the component status the exporter reports.
@@ -539,22 +538,10 @@ func TestMaxElapsedTimeDeadLettersInsteadOfDropping(t *testing.T) {
 }
 
 // metadata.yaml and the metrics the exporter emits stay in step: every
-// metric declared is emitted with exactly its declared attributes.
+// metric declared is emitted with its description, unit, kind and exactly
+// its declared attributes, and nothing undeclared is emitted.
 func TestTelemetryMatchesMetadata(t *testing.T) {
-	raw, err := os.ReadFile("metadata.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md struct {
-		Telemetry struct {
-			Metrics map[string]struct {
-				Attributes []string `yaml:"attributes"`
-			} `yaml:"metrics"`
-		} `yaml:"telemetry"`
-	}
-	if err := yaml.Unmarshal(raw, &md); err != nil {
-		t.Fatal(err)
-	}
+	md := telemetrytest.Load(t, metadata.Type.String())
 	db := "telemetry"
 	cfg := testConfig(db)
 	cfg.DeadLetterDir = filepath.Join(t.TempDir(), "dead")
@@ -579,37 +566,11 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	if err := h.traces.ConsumeTraces(context.Background(), manyTraces(15, 2)); err != nil {
 		t.Fatal(err)
 	}
-	emitted := map[string]map[string]bool{}
-	for k := range h.metricPoints(t) {
-		name, attrs, _ := strings.Cut(strings.TrimSuffix(k, "}"), "{")
-		if emitted[name] == nil {
-			emitted[name] = map[string]bool{}
-		}
-		for _, kv := range strings.Split(attrs, ",") {
-			if key, _, ok := strings.Cut(kv, "="); ok {
-				emitted[name][key] = true
-			}
-		}
+	var rm metricdata.ResourceMetrics
+	if err := h.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
 	}
-	for name, decl := range md.Telemetry.Metrics {
-		keys, ok := emitted[name]
-		if !ok {
-			t.Errorf("%s is declared in metadata.yaml but not emitted", name)
-			continue
-		}
-		want := map[string]bool{}
-		for _, a := range decl.Attributes {
-			want[a] = true
-		}
-		if !reflect.DeepEqual(keys, want) {
-			t.Errorf("%s: emitted with attributes %v, metadata.yaml declares %v", name, keys, decl.Attributes)
-		}
-	}
-	for name := range emitted {
-		if _, ok := md.Telemetry.Metrics[name]; !ok {
-			t.Errorf("%s is emitted but not declared in metadata.yaml", name)
-		}
-	}
+	md.Check(t, telemetrytest.Collect(t, &rm, metadata.ScopeName))
 }
 
 // With the store unreachable the exporter starts, the queue holds what

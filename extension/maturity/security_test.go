@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,10 +19,10 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"gopkg.in/yaml.v3"
 
 	"github.com/otelcol-aiops/otelcol-aiops/extension/maturity/internal/metadata"
 	"github.com/otelcol-aiops/otelcol-aiops/internal/chstore"
+	"github.com/otelcol-aiops/otelcol-aiops/internal/telemetrytest"
 )
 
 const reportToken = "report-token-for-tests"
@@ -289,22 +288,10 @@ FROM numbers(20)`, chstore.StringParam("m", strings.Repeat("x", 1<<20)))
 }
 
 // metadata.yaml and the metrics the extension emits stay in step: every
-// declared metric is emitted with exactly its declared attributes.
+// declared metric is emitted with its description, unit, kind and exactly
+// its declared attributes, and nothing undeclared is emitted.
 func TestTelemetryMatchesMetadata(t *testing.T) {
-	raw, err := os.ReadFile("metadata.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md struct {
-		Telemetry struct {
-			Metrics map[string]struct {
-				Attributes []string `yaml:"attributes"`
-			} `yaml:"metrics"`
-		} `yaml:"telemetry"`
-	}
-	if err := yaml.Unmarshal(raw, &md); err != nil {
-		t.Fatal(err)
-	}
+	md := telemetrytest.Load(t, metadata.Type.String())
 	o := newObserved(t, testConfig())
 	if err := o.Start(context.Background(), newHost()); err != nil {
 		t.Fatal(err)
@@ -313,50 +300,9 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	waitFor(t, "report", func() bool { o.mu.RLock(); defer o.mu.RUnlock(); return o.latest != nil })
 	request{method: "GET", path: "/", host: "attacker.example"}.do(t, "http://"+o.listener.Addr().String())
 
-	emitted := map[string]map[string]bool{}
-	for name, m := range o.collect(t) {
-		keys := map[string]bool{}
-		switch d := m.Data.(type) {
-		case metricdata.Sum[int64]:
-			for _, dp := range d.DataPoints {
-				for _, kv := range dp.Attributes.ToSlice() {
-					keys[string(kv.Key)] = true
-				}
-			}
-		case metricdata.Gauge[int64]:
-			for _, dp := range d.DataPoints {
-				for _, kv := range dp.Attributes.ToSlice() {
-					keys[string(kv.Key)] = true
-				}
-			}
-		case metricdata.Histogram[float64]:
-			for _, dp := range d.DataPoints {
-				for _, kv := range dp.Attributes.ToSlice() {
-					keys[string(kv.Key)] = true
-				}
-			}
-		default:
-			t.Errorf("%s: unexpected data %T", name, d)
-		}
-		emitted[name] = keys
+	var ms []metricdata.Metrics
+	for _, m := range o.collect(t) {
+		ms = append(ms, m)
 	}
-	for name, decl := range md.Telemetry.Metrics {
-		keys, ok := emitted[name]
-		if !ok {
-			t.Errorf("%s is declared in metadata.yaml but not emitted", name)
-			continue
-		}
-		want := map[string]bool{}
-		for _, a := range decl.Attributes {
-			want[a] = true
-		}
-		if !reflect.DeepEqual(keys, want) {
-			t.Errorf("%s: emitted with attributes %v, metadata.yaml declares %v", name, keys, decl.Attributes)
-		}
-	}
-	for name := range emitted {
-		if _, ok := md.Telemetry.Metrics[name]; !ok {
-			t.Errorf("%s is emitted but not declared in metadata.yaml", name)
-		}
-	}
+	md.Check(t, telemetrytest.Metrics(t, ms))
 }

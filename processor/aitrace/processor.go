@@ -240,7 +240,7 @@ func (t *telemetry) init(set component.TelemetrySettings, names []string, pol *p
 	if t.dups, err = meter.Int64Counter("aiops_aitrace_usage_duplicates", metric.WithDescription("Spans whose usage repeats another span's and was moved out of gen_ai.usage.*, by reason."), metric.WithUnit("{spans}")); err != nil {
 		return err
 	}
-	if t.content, err = meter.Int64Counter("aiops_aitrace_content_logs", metric.WithDescription("Message content log records, by what became of them: merged into their span, or stored apart as late, orphaned, already_on_span, overflow or no_span_id."), metric.WithUnit("{records}")); err != nil {
+	if t.content, err = meter.Int64Counter("aiops_aitrace_content_logs", metric.WithDescription("Message content log records, by what became of them: merged into their span, or stored apart as late, orphaned, already_on_span, overflow, no_span_id or join_off."), metric.WithUnit("{records}")); err != nil {
 		return err
 	}
 	if t.guarded, err = meter.Int64Counter("aiops_aitrace_input_guarded", metric.WithDescription("Client input changed before processing, by kind: reserved_attribute and reserved_event (aiops.* renamed to client.*), too_deep (nested values replaced by their digest), too_large (non-content text cut)."), metric.WithUnit("{values}")); err != nil {

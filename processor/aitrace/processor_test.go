@@ -2,14 +2,12 @@ package aitrace
 
 import (
 	"context"
-	"os"
-	"reflect"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.yaml.in/yaml/v3"
 
+	"github.com/otelcol-aiops/otelcol-aiops/internal/telemetrytest"
 	"github.com/otelcol-aiops/otelcol-aiops/processor/aitrace/internal/metadata"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -358,22 +356,10 @@ func TestModelDrift(t *testing.T) {
 }
 
 // metadata.yaml and the metrics the processor emits stay in step: every
-// metric declared is emitted with exactly its declared attributes.
+// metric declared is emitted with its description, unit, kind and exactly
+// its declared attributes, and nothing undeclared is emitted.
 func TestTelemetryMatchesMetadata(t *testing.T) {
-	raw, err := os.ReadFile("metadata.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md struct {
-		Telemetry struct {
-			Metrics map[string]struct {
-				Attributes []string `yaml:"attributes"`
-			} `yaml:"metrics"`
-		} `yaml:"telemetry"`
-	}
-	if err := yaml.Unmarshal(raw, &md); err != nil {
-		t.Fatal(err)
-	}
+	md := telemetrytest.Load(t, metadata.Type.String())
 	cfg := quickConfig()
 	h := newHarness(t, cfg)
 	pl := h.pipelines()
@@ -388,38 +374,5 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	if err := h.reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	emitted := map[string]map[string]bool{}
-	for _, sm := range rm.ScopeMetrics {
-		if sm.Scope.Name != metadata.ScopeName {
-			continue // the collector's own processor metrics
-		}
-		for _, m := range sm.Metrics {
-			keys := map[string]bool{}
-			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				for _, kv := range dp.Attributes.ToSlice() {
-					keys[string(kv.Key)] = true
-				}
-			}
-			emitted[m.Name] = keys
-		}
-	}
-	for name, decl := range md.Telemetry.Metrics {
-		keys, ok := emitted[name]
-		if !ok {
-			t.Errorf("%s is declared in metadata.yaml but not emitted", name)
-			continue
-		}
-		want := map[string]bool{}
-		for _, a := range decl.Attributes {
-			want[a] = true
-		}
-		if !reflect.DeepEqual(keys, want) {
-			t.Errorf("%s: emitted with attributes %v, metadata.yaml declares %v", name, keys, decl.Attributes)
-		}
-	}
-	for name := range emitted {
-		if _, ok := md.Telemetry.Metrics[name]; !ok {
-			t.Errorf("%s is emitted but not declared in metadata.yaml", name)
-		}
-	}
+	md.Check(t, telemetrytest.Collect(t, &rm, metadata.ScopeName))
 }
