@@ -183,19 +183,49 @@ func sumKind(monotonic bool) string {
 // description, unit and kind and exactly its declared attributes; every
 // attribute is declared, with a value its enum lists when it has one; and
 // nothing undeclared is emitted.
-func (md *Metadata) Check(t testing.TB, got map[string]*Emitted) {
+func (md *Metadata) Check(t testingT, got map[string]*Emitted) {
 	t.Helper()
 	for _, p := range md.problems(got) {
 		t.Error(p)
 	}
 }
 
-func (md *Metadata) problems(got map[string]*Emitted) []string {
+// testingT is what the checks need of a test.
+type testingT interface {
+	Helper()
+	Error(args ...any)
+}
+
+// registeredProblems compares names, descriptions, units and kinds.
+func (md *Metadata) registeredProblems(got map[string]*Emitted) []string {
 	var out []string
 	for name, decl := range md.Telemetry.Metrics {
 		e, ok := got[name]
 		if !ok {
 			out = append(out, fmt.Sprintf("%s is declared in metadata.yaml but not emitted", name))
+			continue
+		}
+		if e.Description != decl.Description || e.Unit != decl.Unit {
+			out = append(out, fmt.Sprintf("%s: code says %q %q, metadata.yaml %q %q", name, e.Description, e.Unit, decl.Description, decl.Unit))
+		}
+		if e.Kind != decl.kind() {
+			out = append(out, fmt.Sprintf("%s: emitted as %s, metadata.yaml declares %s", name, e.Kind, decl.kind()))
+		}
+	}
+	for name := range got {
+		if _, ok := md.Telemetry.Metrics[name]; !ok {
+			out = append(out, fmt.Sprintf("%s is emitted but not declared in metadata.yaml", name))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (md *Metadata) problems(got map[string]*Emitted) []string {
+	out := md.registeredProblems(got)
+	for name, decl := range md.Telemetry.Metrics {
+		e, ok := got[name]
+		if !ok {
 			continue
 		}
 		want := slices.Clone(decl.Attributes)
@@ -205,17 +235,8 @@ func (md *Metadata) problems(got map[string]*Emitted) []string {
 				out = append(out, fmt.Sprintf("%s: emitted with attributes [%s], metadata.yaml declares %v", name, strings.ReplaceAll(set, ",", " "), want))
 			}
 		}
-		if e.Description != decl.Description || e.Unit != decl.Unit {
-			out = append(out, fmt.Sprintf("%s: code says %q %q, metadata.yaml %q %q", name, e.Description, e.Unit, decl.Description, decl.Unit))
-		}
-		if e.Kind != decl.kind() {
-			out = append(out, fmt.Sprintf("%s: emitted as %s, metadata.yaml declares %s", name, e.Kind, decl.kind()))
-		}
 	}
 	for name, e := range got {
-		if _, ok := md.Telemetry.Metrics[name]; !ok {
-			out = append(out, fmt.Sprintf("%s is emitted but not declared in metadata.yaml", name))
-		}
 		for _, k := range e.Keys() {
 			a, ok := md.Attributes[k]
 			if !ok {

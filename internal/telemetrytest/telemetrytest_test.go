@@ -116,3 +116,20 @@ func TestCheckFindsEachMismatch(t *testing.T) {
 		t.Errorf("a metric not emitted: problems %q", p)
 	}
 }
+
+func TestRecorderKeepsItsScope(t *testing.T) {
+	var md Metadata
+	if err := yaml.Unmarshal([]byte(declared), &md); err != nil {
+		t.Fatal(err)
+	}
+	rec := NewRecorder("demo")
+	m := rec.Meter("demo")
+	m.Int64Counter("demo_refused", metric.WithDescription("Requests refused."), metric.WithUnit("{requests}"))
+	m.Int64UpDownCounter("demo_in_flight", metric.WithDescription("Requests in flight."), metric.WithUnit("{requests}"))
+	m.Float64ObservableGauge("demo_age", metric.WithDescription("Age of the oldest request."), metric.WithUnit("ms"))
+	rec.Meter("otherscope").Int64Counter("helper_items")
+	got := strings.Join(md.registeredProblems(rec.Got), "\n")
+	if want := `demo_age: code says "Age of the oldest request." "ms", metadata.yaml "Age of the oldest request." "s"`; got != want {
+		t.Errorf("problems %q, want only %q", got, want)
+	}
+}

@@ -56,15 +56,15 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 		return ctr
 	}
 	t.spans = c("aiops_costattr_spans", "GenAI spans with usage, by cost source (provider, computed, unpriced).", "{spans}")
-	t.unpriced = c("aiops_costattr_unpriced", "Calls to models without a price, by provider and model.", "{spans}")
+	t.unpriced = c("aiops_costattr_unpriced", `Calls to models without a price, by provider and model (at most 1000 pairs, then model "other").`, "{spans}")
 	t.unattributed = c("aiops_costattr_unattributed", "GenAI spans without a resolvable user.", "{spans}")
 	t.inherited = c("aiops_costattr_inherited", "GenAI spans whose attribution was completed from a parent or root span in the batch.", "{spans}")
 	t.skipped = c("aiops_costattr_skipped", "GenAI spans with usage left unpriced on purpose, by reason (duplicate: aitrace marked the usage as another span's).", "{spans}")
-	t.invalid = c("aiops_costattr_invalid", "Unusable usage, cost or attribution values, by kind; the span carries "+keyCostInvalid+" or "+keyAttrInvalid+".", "{values}")
+	t.invalid = c("aiops_costattr_invalid", "Unusable usage, cost or attribution values, by kind (token_not_integer, token_negative, token_wrong_type, provider_cost_invalid, attribution_wrong_type); the span carries "+keyCostInvalid+" or "+keyAttrInvalid+".", "{values}")
 	t.clamped = c("aiops_costattr_clamped", "Priced calls whose usage broke the semconv rules (cache tokens above input, reasoning above output) and was clamped; the span carries "+keyCostClamped+".", "{spans}")
 	t.crossings = c("aiops_costattr_budget_crossings", "Budget thresholds crossed, by rule and threshold.", "{crossings}")
 	t.webhooks = c("aiops_costattr_budget_webhooks", "Budget webhook attempts, by outcome (sent, retry, rejected, expired, duplicate).", "{requests}")
-	t.reconciles = c("aiops_costattr_budget_reconciles", "Budget reconciliations from ClickHouse, by outcome.", "{runs}")
+	t.reconciles = c("aiops_costattr_budget_reconciles", "Budget reconciliations from ClickHouse, by outcome (ok, error).", "{runs}")
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func newTelemetry(mp metric.MeterProvider) (*telemetry, error) {
 	}
 	t := &telemetry{
 		accepted:   counter("aiops_feedback_records_accepted", "Records delivered to the pipeline, by endpoint.", "{records}"),
-		rejected:   counter("aiops_feedback_records_rejected", "Records in rejected requests, by endpoint and reason.", "{records}"),
+		rejected:   counter("aiops_feedback_records_rejected", "Records in rejected requests, by endpoint and reason (only when the request was parsed far enough to count them).", "{records}"),
 		duplicates: counter("aiops_feedback_records_duplicate", "Records dropped because their idempotency key was already delivered, by endpoint.", "{records}"),
 		requestsRejected: counter("aiops_feedback_requests_rejected",
 			"Requests answered with an error, by endpoint and reason (rate_limited, unauthorized, too_large, invalid, ...).", "{requests}"),
