@@ -4,7 +4,10 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	goio "io"
 	"net"
 	"net/http"
 	"os"
@@ -70,6 +73,7 @@ type collector struct {
 	grpc    int
 	http    int
 	metrics int
+	others  []int // the other listeners' ports, in the config as 127.0.0.1:port
 	cmd     *exec.Cmd
 	log     *os.File
 	env     []string // extra environment for the collector
@@ -92,13 +96,14 @@ func newCollector(t *testing.T, dataDir string) *collector {
 			c.cmd.Wait()
 		}
 	})
+	c.others = []int{freePort(t), freePort(t), freePort(t), freePort(t)}
 	cfg := strings.NewReplacer(
 		"127.0.0.1:4317", fmt.Sprintf("127.0.0.1:%d", c.grpc),
 		"127.0.0.1:4318", fmt.Sprintf("127.0.0.1:%d", c.http),
-		"127.0.0.1:13133", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		"127.0.0.1:4320", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		"127.0.0.1:8890", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		"127.0.0.1:8123", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"127.0.0.1:13133", fmt.Sprintf("127.0.0.1:%d", c.others[0]),
+		"127.0.0.1:4320", fmt.Sprintf("127.0.0.1:%d", c.others[1]),
+		"127.0.0.1:8890", fmt.Sprintf("127.0.0.1:%d", c.others[2]),
+		"127.0.0.1:8123", fmt.Sprintf("127.0.0.1:%d", c.others[3]),
 		"port: 8888", fmt.Sprintf("port: %d", c.metrics),
 	).Replace(string(b))
 	c.config = filepath.Join(dataDir, "config.yaml")
@@ -113,10 +118,31 @@ func newCollector(t *testing.T, dataDir string) *collector {
 
 func (c *collector) start() {
 	c.t.Helper()
+	for attempt := 1; ; attempt++ {
+		err := c.launch()
+		if err == nil {
+			return
+		}
+		// freePort's port was free when picked; a connection the kernel
+		// gave an ephemeral port, or another process, can take it before
+		// the collector binds it. Then the collector exits: pick new ones.
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			c.t.Fatal(err)
+		}
+		c.t.Logf("attempt %d: %v; starting again on other ports", attempt, err)
+		c.repickPorts()
+	}
+}
+
+var errPortTaken = errors.New("a port the collector was given is taken")
+
+// launch starts the collector and waits until both OTLP receivers answer.
+func (c *collector) launch() error {
 	log, err := os.OpenFile(filepath.Join(c.dataDir, "collector.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	logged, _ := log.Seek(0, goio.SeekEnd) // this launch's output starts here
 	c.log = log
 	args := []string{"--config", c.config}
 	for _, f := range c.extraConfigs {
@@ -141,12 +167,65 @@ func (c *collector) start() {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if listening(c.grpc) && listening(c.http) {
-			return
+			return nil
+		}
+		if exited(c.cmd.Process.Pid) {
+			c.cmd.Wait()
+			log.Close()
+			out, _ := os.ReadFile(log.Name())
+			out = out[min(int(logged), len(out)):]
+			for _, line := range strings.Split(string(out), "\n") {
+				if strings.Contains(line, "address already in use") {
+					return fmt.Errorf("%w: %s", errPortTaken, line)
+				}
+			}
+			return fmt.Errorf("the collector exited while starting; its log ends:\n%s", lastLines(out, 30))
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("collector did not listen within 60s; see %s", log.Name())
+			return fmt.Errorf("collector did not listen within 60s; see %s", log.Name())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// exited tells whether process pid has ended (a zombie nobody waited for).
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	rest := b[bytes.LastIndexByte(b, ')')+1:]
+	return len(rest) > 1 && rest[1] == 'Z'
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// repickPorts gives every listener of the config a new free port, keeping
+// whatever else the test changed in the config.
+func (c *collector) repickPorts() {
+	c.t.Helper()
+	b, err := os.ReadFile(c.config)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var pairs []string
+	repick := func(p *int, form string) {
+		old := *p
+		*p = freePort(c.t)
+		pairs = append(pairs, fmt.Sprintf(form, old), fmt.Sprintf(form, *p))
+	}
+	repick(&c.grpc, "127.0.0.1:%d")
+	repick(&c.http, "127.0.0.1:%d")
+	repick(&c.metrics, "port: %d")
+	for i := range c.others {
+		repick(&c.others[i], "127.0.0.1:%d")
+	}
+	if err := os.WriteFile(c.config, []byte(strings.NewReplacer(pairs...).Replace(string(b))), 0o644); err != nil {
+		c.t.Fatal(err)
 	}
 }
 
@@ -233,3 +312,25 @@ func (c *collector) waitForInsert(timeout time.Duration) {
 }
 
 func (c *collector) httpPort() int { return c.http }
+
+// The harness itself: a port taken between freePort and the collector's
+// bind makes the collector exit; start notices at once and starts it again
+// on other ports.
+func TestCollectorStartsAgainWhenAPortIsTaken(t *testing.T) {
+	col := newCollector(t, t.TempDir())
+	taken, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", col.grpc))
+	if err != nil {
+		t.Skipf("could not hold the port for the test: %v", err)
+	}
+	defer taken.Close()
+	first := col.grpc
+	began := time.Now()
+	col.start()
+	defer col.signal(syscall.SIGTERM)
+	if col.grpc == first {
+		t.Fatalf("the collector listens on the port another listener holds (%d)", first)
+	}
+	if d := time.Since(began); d > 45*time.Second {
+		t.Errorf("start took %s: the exit was not noticed", d)
+	}
+}
