@@ -135,35 +135,17 @@ func Metrics(t testing.TB, ms []metricdata.Metrics) map[string]*Emitted {
 		}
 		switch d := m.Data.(type) {
 		case metricdata.Sum[int64]:
-			e.Kind = sumKind(d.IsMonotonic)
-			for _, dp := range d.DataPoints {
-				point(dp.Attributes, float64(dp.Value), true)
-			}
+			e.Kind = sums(d, point)
 		case metricdata.Sum[float64]:
-			e.Kind = sumKind(d.IsMonotonic)
-			for _, dp := range d.DataPoints {
-				point(dp.Attributes, dp.Value, true)
-			}
+			e.Kind = sums(d, point)
 		case metricdata.Gauge[int64]:
-			e.Kind = "gauge"
-			for _, dp := range d.DataPoints {
-				point(dp.Attributes, float64(dp.Value), false)
-			}
+			e.Kind = gauges(d, point)
 		case metricdata.Gauge[float64]:
-			e.Kind = "gauge"
-			for _, dp := range d.DataPoints {
-				point(dp.Attributes, dp.Value, false)
-			}
+			e.Kind = gauges(d, point)
 		case metricdata.Histogram[int64]:
-			e.Kind = "histogram"
-			for _, dp := range d.DataPoints {
-				point(dp.Attributes, float64(dp.Count), true)
-			}
+			e.Kind = histograms(d, point)
 		case metricdata.Histogram[float64]:
-			e.Kind = "histogram"
-			for _, dp := range d.DataPoints {
-				point(dp.Attributes, float64(dp.Count), true)
-			}
+			e.Kind = histograms(d, point)
 		default:
 			t.Errorf("%s: unexpected data %T", m.Name, m.Data)
 		}
@@ -172,11 +154,32 @@ func Metrics(t testing.TB, ms []metricdata.Metrics) map[string]*Emitted {
 	return out
 }
 
-func sumKind(monotonic bool) string {
-	if monotonic {
+// pointFunc takes one data point: its attributes, value, and whether
+// values of one attribute set add up.
+type pointFunc func(set attribute.Set, v float64, add bool)
+
+func sums[N int64 | float64](d metricdata.Sum[N], point pointFunc) string {
+	for _, dp := range d.DataPoints {
+		point(dp.Attributes, float64(dp.Value), true)
+	}
+	if d.IsMonotonic {
 		return "sum"
 	}
 	return "updown"
+}
+
+func gauges[N int64 | float64](d metricdata.Gauge[N], point pointFunc) string {
+	for _, dp := range d.DataPoints {
+		point(dp.Attributes, float64(dp.Value), false)
+	}
+	return "gauge"
+}
+
+func histograms[N int64 | float64](d metricdata.Histogram[N], point pointFunc) string {
+	for _, dp := range d.DataPoints {
+		point(dp.Attributes, float64(dp.Count), true)
+	}
+	return "histogram"
 }
 
 // Check holds got against md: every declared metric is emitted with its
