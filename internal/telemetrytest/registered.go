@@ -31,6 +31,9 @@ func (r *Recorder) add(name, desc, unit, kind string) {
 	r.Got[name] = &Emitted{Description: desc, Unit: unit, Kind: kind}
 }
 
+// recordingMeter records the instrument kinds our components use; one of
+// another kind (a float up-down counter, say) is not recorded, so a check
+// reports it as declared but not emitted rather than passing it by.
 type recordingMeter struct {
 	noop.Meter
 	r *Recorder

@@ -88,7 +88,8 @@ func newCollector(t *testing.T, dataDir string) *collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &collector{t: t, dataDir: dataDir, grpc: freePort(t), http: freePort(t), metrics: freePort(t)}
+	// The shipped ports, which repickPorts moves to free ones.
+	c := &collector{t: t, dataDir: dataDir, grpc: 4317, http: 4318, metrics: 8888, others: []int{13133, 4320, 8890, 8123}}
 	// A failed test must not leave a collector running.
 	t.Cleanup(func() {
 		if c.cmd != nil && c.cmd.ProcessState == nil {
@@ -96,23 +97,14 @@ func newCollector(t *testing.T, dataDir string) *collector {
 			c.cmd.Wait()
 		}
 	})
-	c.others = []int{freePort(t), freePort(t), freePort(t), freePort(t)}
-	cfg := strings.NewReplacer(
-		"127.0.0.1:4317", fmt.Sprintf("127.0.0.1:%d", c.grpc),
-		"127.0.0.1:4318", fmt.Sprintf("127.0.0.1:%d", c.http),
-		"127.0.0.1:13133", fmt.Sprintf("127.0.0.1:%d", c.others[0]),
-		"127.0.0.1:4320", fmt.Sprintf("127.0.0.1:%d", c.others[1]),
-		"127.0.0.1:8890", fmt.Sprintf("127.0.0.1:%d", c.others[2]),
-		"127.0.0.1:8123", fmt.Sprintf("127.0.0.1:%d", c.others[3]),
-		"port: 8888", fmt.Sprintf("port: %d", c.metrics),
-	).Replace(string(b))
 	c.config = filepath.Join(dataDir, "config.yaml")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(c.config, []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(c.config, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	c.repickPorts()
 	return c
 }
 
@@ -205,7 +197,8 @@ func lastLines(b []byte, n int) string {
 }
 
 // repickPorts gives every listener of the config a new free port, keeping
-// whatever else the test changed in the config.
+// whatever else the test changed in the config (the shipped config's
+// metrics port is the only one written "port: N").
 func (c *collector) repickPorts() {
 	c.t.Helper()
 	b, err := os.ReadFile(c.config)
